@@ -1,0 +1,50 @@
+# salesintel: `make run` sets up and runs the app with demo data; `make test` sets up and runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup migrate run test lint format browser-deps stop bench lock clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+migrate: setup
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py seed_demo
+	bash scripts/run.sh
+
+browser-deps:
+	bash scripts/ensure-chromium.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: setup browser-deps lint
+	$(VENV)/bin/pytest
+
+bench: migrate
+	$(PY) bench/run.py
+
+stop:
+	-pkill -f "celery -A salesintel" || true
+	$(PY) -m salesintel.devdb stop
+
+lock:
+	$(VENV)/bin/pip freeze --exclude-editable > requirements.txt
+
+clean: stop
+	rm -rf .local staticfiles
