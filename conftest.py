@@ -11,6 +11,13 @@ from tenants.context import tenant_context
 from tenants.models import Role, Tenant
 from tenants.services import membership_grant, tenant_create, user_ensure
 
+# Fixture modules owned by the areas that need them (Celery worker, browser, data sets).
+pytest_plugins = [
+    "salesintel.testing.celery",
+    "salesintel.testing.browser",
+    "salesintel.testing.data",
+]
+
 
 @pytest.fixture
 def tenant_a(db: None) -> Tenant:

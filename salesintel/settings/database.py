@@ -15,3 +15,5 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 # issue SET LOCAL app.tenant_id inside it; ATOMIC_REQUESTS would add a redundant savepoint.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Parallel test runs (several developers or CI jobs on one server) each name their own test database.
+DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_salesintel")}

@@ -1,0 +1,1 @@
+"""Shared pytest fixtures; see conftest.py (pytest_plugins)."""
