@@ -48,3 +48,12 @@ def in_tenant_a(tenant_a: Tenant) -> Iterator[Tenant]:
     """Run the test body as tenant A."""
     with tenant_context(tenant_a):
         yield tenant_a
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings) -> None:
+    """Production uses a hashed manifest built by collectstatic; tests serve from the app dirs."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
