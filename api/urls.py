@@ -1,3 +1,26 @@
-from django.urls import URLPattern, URLResolver
+"""/api/: the versioned REST API, its OpenAPI schema and browsable docs."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+
+from api.exceptions import api_not_found
+from api.views import deals, keys
+
+app_name = "api"
+
+v1: list[URLPattern | URLResolver] = [
+    path("deals", deals.DealListView.as_view(), name="deals"),
+    path("deals/<int:pk>", deals.DealDetailView.as_view(), name="deal-detail"),
+    path("api-keys", keys.ApiKeyListView.as_view(), name="api-keys"),
+    path("api-keys/<str:prefix>", keys.ApiKeyDetailView.as_view(), name="api-key-detail"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("v1/", include(v1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves its script as a file, so the page needs no inline script (CSP).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Last: any other /api/ path answers 404 in the API's JSON error shape, not an HTML page.
+    re_path(r"^.*$", api_not_found, name="not-found"),
+]

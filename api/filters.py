@@ -1,0 +1,85 @@
+"""Query-parameter filters. A bad parameter value is a 400 with the parameter named in ``errors``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+
+from api.exceptions import InvalidRequest, flatten_errors
+from deals.models import Deal, DealStatus
+
+
+class QueryFilterBackend(DjangoFilterBackend):
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        try:
+            return super().filter_queryset(request, queryset, view)
+        except ValidationError as error:
+            errors = flatten_errors(error.detail)
+            raise InvalidRequest("A query parameter is not valid.", errors=errors) from error
+
+
+class TiebreakOrderingFilter(OrderingFilter):
+    """Ordering by a non-unique field adds the primary key, so pages never repeat or skip rows."""
+
+    def remove_invalid_fields(
+        self, queryset: QuerySet, fields: list[str], view: Any, request: Request
+    ) -> list[str]:
+        valid = super().remove_invalid_fields(queryset, fields, view, request)
+        if len(valid) != len(fields):
+            allowed = ", ".join(getattr(view, "ordering_fields", []))
+            message = f"Order by one of {allowed}, optionally prefixed with '-'."
+            raise InvalidRequest(message, errors={self.ordering_param: [message]})
+        return valid
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if not any(field.lstrip("-") in {"id", "pk"} for field in ordering):
+            ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
+        return ordering
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        fields = list(getattr(view, "ordering_fields", []))
+        choices = [prefix + field for field in fields for prefix in ("", "-")]
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": "Sort order: a field name, `-` first for descending.",
+                "schema": {"type": "string", "enum": choices},
+            }
+        ]
+
+
+class DealFilter(django_filters.FilterSet):
+    crm_id = django_filters.CharFilter(help_text="The CRM's deal id (exact).")
+    status = django_filters.MultipleChoiceFilter(
+        choices=DealStatus.choices, help_text="open, won or lost; repeat the parameter for several."
+    )
+    stage = django_filters.CharFilter(help_text="Current stage (exact, case-sensitive).")
+    rep = django_filters.CharFilter(field_name="rep__crm_id", help_text="The rep's CRM id.")
+    industry = django_filters.CharFilter(help_text="Segment: industry (exact).")
+    region = django_filters.CharFilter(help_text="Segment: region (exact).")
+    product_type = django_filters.CharFilter(help_text="Segment: product type (exact).")
+    lead_source = django_filters.CharFilter(help_text="Segment: lead source (exact).")
+    amount_min = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="gte", help_text="Amount ≥ this."
+    )
+    amount_max = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="lte", help_text="Amount ≤ this."
+    )
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Only deals changed at or after this ISO 8601 time (e.g. 2024-05-01T00:00:00Z).",
+    )
+
+    class Meta:
+        model = Deal
+        fields: list[str] = []

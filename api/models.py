@@ -1,0 +1,53 @@
+"""API keys: tenant-owned, stored hashed, scoped read or write, revocable."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tenants.models import TenantOwned
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+class ApiKey(TenantOwned):
+    """One tenant's credential for the REST API. The plaintext key is never stored."""
+
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. 'Salesforce sync'.")
+    key_prefix = models.CharField(max_length=16, help_text="The key's public part, shown in lists.")
+    key_sha256 = models.CharField(max_length=64)
+    scope = models.CharField(max_length=8, choices=ApiKeyScope.choices, default=ApiKeyScope.READ)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    # A bearer key is looked up before its tenant is known: RLS shows exactly the rows whose
+    # prefix the request presented (set transaction-locally by api.resolvers), nothing else.
+    rls_extra_condition = "key_prefix = NULLIF(current_setting('app.api_key_prefix', true), '')"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key_prefix"], name="apikey_prefix_unique_per_tenant")
+        ]
+        indexes = [
+            # The one index not led by tenant_id: the lookup happens before the tenant is known.
+            models.Index(fields=["key_prefix"], name="apikey_prefix_lookup"),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (si_{self.key_prefix}_…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == ApiKeyScope.WRITE
