@@ -1,0 +1,138 @@
+"""Segment and rep tables from aggregated sums: rates, intervals, flags, shrinkage.
+
+Pure pandas/numpy over the aggregate tables that insights.selectors returns (one row per
+segment with n, won and amount sums); no Django. Every operation is vectorised over segments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from insights import stats
+
+# A flag needs the Holm-adjusted p-value below this (family-wise error over all cells shown).
+FLAG_LEVEL = stats.SIGNIFICANCE_LEVEL
+
+
+def rate_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add win rate, Wilson interval, weighted win rate and its interval, average amount.
+
+    ``frame`` needs the columns n, won, amount_sum, won_amount_sum, amount_sq_sum,
+    won_amount_sq_sum. Returns a copy with ``win_rate``, ``ci_low``, ``ci_high``,
+    ``weighted_win_rate``, ``weighted_ci_low``, ``weighted_ci_high``, ``weighted_variance``,
+    ``avg_amount``.
+    """
+    n = frame["n"].to_numpy(dtype=float)
+    won = frame["won"].to_numpy(dtype=float)
+    low, high = stats.wilson_interval(won, n)
+    weighted = stats.weighted_rate_estimate(
+        n=n,
+        amount_sum=frame["amount_sum"].to_numpy(dtype=float),
+        won_amount_sum=frame["won_amount_sum"].to_numpy(dtype=float),
+        amount_sq_sum=frame["amount_sq_sum"].to_numpy(dtype=float),
+        won_amount_sq_sum=frame["won_amount_sq_sum"].to_numpy(dtype=float),
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = np.where(n > 0, frame["amount_sum"].to_numpy(dtype=float) / np.where(n > 0, n, 1), np.nan)
+    return frame.assign(
+        win_rate=stats.rate(won, n),
+        ci_low=low,
+        ci_high=high,
+        weighted_win_rate=weighted.rate,
+        weighted_ci_low=weighted.ci_low,
+        weighted_ci_high=weighted.ci_high,
+        weighted_variance=weighted.variance,
+        avg_amount=average,
+    )
+
+
+def flag_segments(
+    frame: pd.DataFrame, *, overall_n: Sequence[int] | int, overall_won: Sequence[int] | int, min_sample: int
+) -> pd.DataFrame:
+    """Test each segment against the rest of the tenant; flag only what survives Holm.
+
+    A segment is ``below_min_sample`` when it, or the rest of the tenant, has fewer than
+    ``min_sample`` closed deals; such a cell gets no p-value and is never flagged. The
+    two-proportion test of segment vs rest is Holm-adjusted over all the other cells in
+    ``frame`` (one family), and ``flag`` is "above" or "below" when the adjusted p-value is
+    under FLAG_LEVEL, else None. ``overall_*`` are the totals the segment is part of (per row
+    or one number).
+    """
+    n = frame["n"].to_numpy(dtype=float)
+    won = frame["won"].to_numpy(dtype=float)
+    rest_n = np.asarray(overall_n, dtype=float) - n
+    rest_won = np.asarray(overall_won, dtype=float) - won
+    below = (n < min_sample) | (rest_n < min_sample)
+    p_values = np.where(below, np.nan, stats.two_proportion_p_value(won, n, rest_won, rest_n))
+    adjusted = stats.holm_adjust(p_values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direction = np.where(won / np.maximum(n, 1) >= rest_won / np.maximum(rest_n, 1), "above", "below")
+    flagged = np.isfinite(adjusted) & (adjusted < FLAG_LEVEL)
+    return frame.assign(
+        below_min_sample=below,
+        p_value=p_values,
+        p_value_adjusted=adjusted,
+        flag=np.where(flagged, direction, None),
+    )
+
+
+def rep_table(
+    frame: pd.DataFrame, *, team_n: int, team_won: int, min_sample: int
+) -> tuple[pd.DataFrame, stats.BetaPrior | None]:
+    """Per-rep rates with empirical-Bayes shrinkage, ranks and flags.
+
+    ``frame`` has one row per rep (n, won, amount sums, ``label``). The Beta prior is fitted
+    across all reps with deals; ``shrunk_rate`` and its credible interval come from each rep's
+    posterior. Reps with at least ``min_sample`` closed deals are ranked by shrunk rate (1 =
+    best); the rest have rank None and ``below_min_sample``. A rep is flagged "below" only when
+    ranked and its whole posterior interval lies below the team's win rate. Returns the table
+    sorted by rank (unranked last) and the prior (None without reps).
+    """
+    if frame.empty or team_n == 0:
+        return frame.assign(shrunk_rate=[], shrunk_ci_low=[], shrunk_ci_high=[], rank=[], flag=[]), None
+    table = rate_columns(frame)
+    prior = stats.beta_prior_fit(won=table["won"], n=table["n"])
+    shrunk = stats.shrunk_rates(won=table["won"], n=table["n"], prior=prior)
+    team_rate = team_won / team_n
+    below = table["n"].to_numpy() < min_sample
+    flagged = ~below & (shrunk.ci_high < team_rate)
+    table = table.assign(
+        shrunk_rate=shrunk.rate,
+        shrunk_ci_low=shrunk.ci_low,
+        shrunk_ci_high=shrunk.ci_high,
+        below_min_sample=below,
+        flag=np.where(flagged, "below", None),
+    )
+    ranked = table[~below].sort_values(["shrunk_rate", "label"], ascending=[False, True])
+    table["rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(table.index)
+    order = pd.concat([ranked, table[below].sort_values("label")]).index
+    return table.loc[order].reset_index(drop=True), prior
+
+
+def top_to_bottom_gap(table: pd.DataFrame) -> dict[str, float | None]:
+    """Best minus worst ranked rep, on shrunk and on raw rates (rate units)."""
+    ranked = table[table["rank"].notna()] if "rank" in table else table.iloc[0:0]
+    if len(ranked) < 2:
+        return {"shrunk": None, "raw": None}
+    return {
+        "shrunk": float(ranked["shrunk_rate"].max() - ranked["shrunk_rate"].min()),
+        "raw": float(ranked["win_rate"].max() - ranked["win_rate"].min()),
+    }
+
+
+def clean_number(value: object, digits: int = 6) -> float | int | None:
+    """JSON-ready number: NaN/inf → None, numpy scalars → Python, floats rounded."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_):
+        raise TypeError("Booleans are not numbers here.")
+    if isinstance(value, int | np.integer):
+        return int(value)
+    number = float(value)  # type: ignore[arg-type]
+    if math.isnan(number) or math.isinf(number):
+        return None
+    return round(number, digits)
