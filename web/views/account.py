@@ -1,22 +1,20 @@
+"""Health check and the tenant switcher."""
+
+from __future__ import annotations
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from tenants.resolvers import SESSION_KEY, memberships_of
-from web.decorators import tenant_required
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-@tenant_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html")
 
 
 @login_required

@@ -1,0 +1,305 @@
+"""Reads behind the web pages that no domain app owns: the risk board's filtered, sorted page.
+
+Everything runs inside the request's tenant context (the scoped manager and RLS); nothing here
+filters by tenant by hand except raw SQL, which names ``tenant_id`` so the tenant-leading
+indexes are used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+
+from deals.models import SEGMENT_FIELDS, Deal, DealStatus, Rep
+from tenants.context import require_tenant_id
+
+BANDS = ("low", "medium", "high", "critical")
+
+# Sort keys of the risk board → ORDER BY. Every order ends on the primary key so pages are stable.
+SORTS: dict[str, tuple[str, ...]] = {
+    "-amount": ("-amount", "id"),
+    "amount": ("amount", "id"),
+    "age": ("-created_date", "id"),
+    "-age": ("created_date", "id"),
+    "stage_time": ("-stage_entered_date", "id"),
+    "-stage_time": ("stage_entered_date", "id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "id"),
+    "stage": ("stage", "id"),
+    "-stage": ("-stage", "id"),
+    "close": ("expected_close_date", "id"),
+    "-close": ("-expected_close_date", "id"),
+}
+
+PAGE_SIZE = 25
+FILTER_OPTIONS_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class RiskBoardFilters:
+    """The risk board's filters, search, sort and page (all optional)."""
+
+    q: str = ""
+    rep_id: int | None = None
+    stage: str = ""
+    industry: str = ""
+    region: str = ""
+    product_type: str = ""
+    lead_source: str = ""
+    band: str = ""
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    sort: str = "-amount"
+    page: int = 1
+
+    def segment_filters(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in SEGMENT_FIELDS if getattr(self, name)}
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(
+            [
+                self.q,
+                self.rep_id,
+                self.stage,
+                self.band,
+                self.amount_min is not None,
+                self.amount_max is not None,
+                *self.segment_filters().values(),
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """Values offered in the risk board's filter menus (open deals only)."""
+
+    reps: list[tuple[int, str]]
+    stages: list[str]
+    segments: dict[str, list[str]]
+
+
+@dataclass
+class BoardRow:
+    """One open deal on the risk board. Score fields are None when the deal has no score yet."""
+
+    deal: Deal
+    age_days: int
+    stage_days: int | None
+    probability: float | None = None
+    band: str | None = None
+    trend: float | None = None
+    drivers: list[dict[str, Any]] = field(default_factory=list)
+    model_label: str | None = None
+
+
+@dataclass(frozen=True)
+class BoardTotals:
+    deals: int
+    raw_pipeline: Decimal
+    weighted_pipeline: Decimal | None
+    scored_deals: int
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    rows: list[BoardRow]
+    totals: BoardTotals
+    page: int
+    page_count: int
+    page_size: int
+    filters: RiskBoardFilters
+
+    @property
+    def first_index(self) -> int:
+        return 0 if not self.rows else (self.page - 1) * self.page_size + 1
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.page_size + len(self.rows)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.page_count
+
+
+def open_deal_filter_options() -> FilterOptions:
+    """Reps, stages and segment values of the tenant's open deals, cached for five minutes.
+
+    One GROUPING SETS scan gives every menu; the cache keeps it off the board's hot path on a
+    large tenant. A value added by an import shows up within the cache lifetime.
+    """
+    tenant_id = require_tenant_id()
+    key = f"web:risk-board-options:{tenant_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    columns = ["stage", *SEGMENT_FIELDS]
+    sets = ", ".join(f"({column})" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(columns)} FROM deals_deal WHERE tenant_id = %s AND status = %s "
+            f"GROUP BY GROUPING SETS ({sets})",
+            [tenant_id, DealStatus.OPEN],
+        )
+        rows = cursor.fetchall()
+    values: dict[str, set[str]] = {column: set() for column in columns}
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            if value:
+                values[column].add(value)
+    reps = [(rep.pk, str(rep)) for rep in Rep.objects.only("id", "name", "crm_id").order_by("name", "crm_id")]
+    options = FilterOptions(
+        reps=reps,
+        stages=sorted(values["stage"]),
+        segments={name: sorted(values[name]) for name in SEGMENT_FIELDS},
+    )
+    cache.set(key, options, FILTER_OPTIONS_TTL_SECONDS)
+    return options
+
+
+def risk_board_queryset(*, filters: RiskBoardFilters) -> QuerySet[Deal]:
+    """Open deals matching ``filters`` (band excepted: see :func:`risk_board_page`), sorted."""
+    deals = Deal.objects.filter(status=DealStatus.OPEN)
+    if filters.q:
+        deals = deals.filter(Q(name__icontains=filters.q) | Q(crm_id__icontains=filters.q))
+    if filters.rep_id:
+        deals = deals.filter(rep_id=filters.rep_id)
+    if filters.stage:
+        deals = deals.filter(stage=filters.stage)
+    for name, value in filters.segment_filters().items():
+        deals = deals.filter(**{name: value})
+    if filters.amount_min is not None:
+        deals = deals.filter(amount__gte=filters.amount_min)
+    if filters.amount_max is not None:
+        deals = deals.filter(amount__lte=filters.amount_max)
+    return deals.order_by(*SORTS.get(filters.sort, SORTS["-amount"]))
+
+
+def _days_between(later: dt.date, earlier: dt.date | None) -> int | None:
+    return None if earlier is None else max((later - earlier).days, 0)
+
+
+def risk_board_page(*, filters: RiskBoardFilters, today: dt.date, page_size: int = PAGE_SIZE) -> BoardPage:
+    """One page of the risk board with totals over every matching deal.
+
+    Queries: one aggregate (count, raw pipeline) and one page query with the rep joined —
+    independent of the number of deals.
+    """
+    deals = risk_board_queryset(filters=filters)
+    aggregate = deals.order_by().aggregate(n=Count("id"), raw=Sum("amount"))
+    count = aggregate["n"] or 0
+    page_count = max(1, -(-count // page_size))
+    page = min(max(filters.page, 1), page_count)
+    offset = (page - 1) * page_size
+    page_deals = list(deals.select_related("rep")[offset : offset + page_size])
+    rows = [
+        BoardRow(
+            deal=deal,
+            age_days=_days_between(today, deal.created_date) or 0,
+            stage_days=_days_between(today, deal.stage_entered_date),
+        )
+        for deal in page_deals
+    ]
+    totals = BoardTotals(
+        deals=count,
+        raw_pipeline=aggregate["raw"] or Decimal(0),
+        weighted_pipeline=None,
+        scored_deals=0,
+    )
+    return BoardPage(
+        rows=rows,
+        totals=totals,
+        page=page,
+        page_count=page_count,
+        page_size=page_size,
+        filters=replace(filters, page=page),
+    )
+
+
+def risk_board_export_rows(*, filters: RiskBoardFilters, today: dt.date) -> Iterator[BoardRow]:
+    """Every deal matching ``filters``, streamed in chunks (for the CSV export)."""
+    deals = risk_board_queryset(filters=filters).select_related("rep")
+    for deal in deals.iterator(chunk_size=2000):
+        yield BoardRow(
+            deal=deal,
+            age_days=_days_between(today, deal.created_date) or 0,
+            stage_days=_days_between(today, deal.stage_entered_date),
+        )
+
+
+@dataclass(frozen=True)
+class StageSpan:
+    """Time a deal spent in one stage. ``left`` is None for the stage it is in now."""
+
+    stage: str
+    entered: dt.date | None
+    left: dt.date | None
+    days: int | None
+    typical_days: float | None = None
+
+    @property
+    def is_current(self) -> bool:
+        return self.left is None
+
+    @property
+    def over_typical(self) -> bool:
+        return self.days is not None and self.typical_days is not None and self.days > self.typical_days
+
+
+def deal_stage_timeline(
+    *, deal: Deal, today: dt.date, typical_days: dict[str, float] | None = None
+) -> list[StageSpan]:
+    """The deal's stages in order with days spent in each, from its stage history.
+
+    Without history the timeline is the current stage alone, since ``stage_entered_date`` (or
+    the creation date). For a closed deal the last stage ends on the close date. ``typical_days``
+    maps a stage to the typical time won deals spent in it, when known.
+    """
+    typical = typical_days or {}
+    changes = list(deal.stage_changes.order_by("changed_on", "id"))
+    end_of_life = deal.closed_date if not deal.is_open else None
+    spans: list[StageSpan] = []
+    if not changes:
+        entered = deal.stage_entered_date or deal.created_date
+        left = end_of_life
+        spans.append(
+            StageSpan(
+                deal.stage, entered, left, _days_between(left or today, entered), typical.get(deal.stage)
+            )
+        )
+        return spans
+    first = changes[0]
+    if first.from_stage:
+        spans.append(
+            StageSpan(
+                first.from_stage,
+                deal.created_date,
+                first.changed_on,
+                _days_between(first.changed_on, deal.created_date),
+                typical.get(first.from_stage),
+            )
+        )
+    for index, change in enumerate(changes):
+        following = changes[index + 1].changed_on if index + 1 < len(changes) else end_of_life
+        spans.append(
+            StageSpan(
+                change.to_stage,
+                change.changed_on,
+                following,
+                _days_between(following or today, change.changed_on),
+                typical.get(change.to_stage),
+            )
+        )
+    return spans
