@@ -4,13 +4,16 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.exceptions import api_not_found
-from api.views import deals, keys
+from api.views import deals, insights, keys
 
 app_name = "api"
 
 v1: list[URLPattern | URLResolver] = [
     path("deals", deals.DealListView.as_view(), name="deals"),
     path("deals/<int:pk>", deals.DealDetailView.as_view(), name="deal-detail"),
+    path("insights/diagnosis", insights.DiagnosisView.as_view(), name="insights-diagnosis"),
+    path("insights/segments", insights.SegmentListView.as_view(), name="insights-segments"),
+    path("insights/reps", insights.RepListView.as_view(), name="insights-reps"),
     path("api-keys", keys.ApiKeyListView.as_view(), name="api-keys"),
     path("api-keys/<str:prefix>", keys.ApiKeyDetailView.as_view(), name="api-key-detail"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 
 from api.filters import DealFilter, QueryFilterBackend, TiebreakOrderingFilter
@@ -14,6 +14,9 @@ from api.serializers import DealSerializer
 from api.views.base import BodyLimitMixin
 from deals.models import Deal
 
+DEAL_ID = OpenApiParameter(
+    "id", int, OpenApiParameter.PATH, description="The deal's `id` (ours, not the CRM's)."
+)
 DEAL_ORDERING_FIELDS = ["crm_id", "updated_at", "created_date", "expected_close_date", "amount", "id"]
 
 
@@ -56,6 +59,7 @@ class DealListView(BodyLimitMixin, ListAPIView):
         operation_id="deals_retrieve",
         summary="Retrieve a deal",
         description="One deal by our `id` (find it by CRM id with `GET /deals?crm_id=…`).",
+        parameters=[DEAL_ID],
         tags=["deals"],
     )
 )

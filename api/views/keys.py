@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -106,6 +106,7 @@ class ApiKeyDetailView(BodyLimitMixin, GenericAPIView):
         summary="Revoke an API key",
         description="From now on the key gets 401. Idempotent; the key stays listed as revoked.",
         responses={200: ApiKeySerializer},
+        parameters=[OpenApiParameter("prefix", str, OpenApiParameter.PATH, description="The key's prefix.")],
         tags=["api-keys"],
     )
     def delete(self, request: Request, prefix: str) -> Response:
