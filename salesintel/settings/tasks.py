@@ -1,7 +1,11 @@
-"""Celery: Redis when ``REDIS_URL`` is set, else a filesystem broker that needs no server."""
+"""Celery: Redis when ``REDIS_URL`` is set, else a filesystem broker that needs no server.
+
+Also the beat schedule and the alerts app's schedule knobs (local hours in each tenant's time
+zone; see alerts.schedule and docs/alerts.md).
+"""
 
 from salesintel.paths import LOCAL_DIR
-from salesintel.settings.env import env_bool, env_str
+from salesintel.settings.env import env_bool, env_int, env_list, env_str
 
 REDIS_URL = env_str("REDIS_URL")
 
@@ -35,4 +39,26 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 # Tests and scripts may run tasks inline; never on by default.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# Beat runs one tick; the tick fans out to every tenant's due jobs in the tenant's time zone
+# (alerts.tasks.schedule_tick), so a new tenant needs no schedule entry and a restarted beat
+# never runs a job twice (alerts.models.ScheduledRun).
+ALERTS_TICK_SECONDS = env_int("ALERTS_TICK_SECONDS", 300)
+ALERTS_SCHEDULE_JITTER_SECONDS = env_int("ALERTS_SCHEDULE_JITTER_SECONDS", 900)
+ALERTS_DAILY_CHECK_HOUR = env_int("ALERTS_DAILY_CHECK_HOUR", 6)
+ALERTS_DIGEST_HOUR = env_int("ALERTS_DIGEST_HOUR", 7)
+ALERTS_DIGEST_WEEKDAY = env_int("ALERTS_DIGEST_WEEKDAY", 0)  # Monday
+ALERTS_MONTHLY_DAY = env_int("ALERTS_MONTHLY_DAY", 1)
+ALERTS_MONTHLY_HOUR = env_int("ALERTS_MONTHLY_HOUR", 3)
+# Stall and cycle thresholds: won deals of the last two years, per product type by default.
+ALERTS_THRESHOLD_LOOKBACK_DAYS = env_int("ALERTS_THRESHOLD_LOOKBACK_DAYS", 730)
+ALERTS_SEGMENT_DIMENSIONS = tuple(env_list("ALERTS_SEGMENT_DIMENSIONS", ["product_type"]))
+
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "alerts-schedule-tick": {
+        "task": "alerts.schedule_tick",
+        "schedule": float(ALERTS_TICK_SECONDS),
+        # A tick that waited longer than one interval is superseded by the next one.
+        "options": {"expires": float(ALERTS_TICK_SECONDS)},
+    },
+}

@@ -1,0 +1,272 @@
+"""Alert rules, alerts and their delivery: digests, webhooks, and the schedule's run ledger.
+
+Every model is tenant-owned; tenant_id leads every unique constraint and index. An alert's
+``dedup_key`` names its rule and subject; at most one *active* (not resolved) alert exists per
+key and tenant, which is what keeps a schedule that runs twice from duplicating alerts.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from deals.models import Deal
+from tenants.models import TenantOwned
+
+
+class RuleKind(models.TextChoices):
+    STALL = "stall", "Stalled in stage"
+    CYCLE_BREACH = "cycle_breach", "Past the typical winning cycle"
+    SCORE_DROP = "score_drop", "Win probability dropped"
+    SLIP = "slip", "Close date pushed out"
+    SEGMENT_DETERIORATION = "segment_deterioration", "Segment win rate fell"
+
+
+class Severity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class AlertState(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertRule(TenantOwned):
+    """One rule's settings for a tenant. Created lazily with defaults (alerts.services).
+
+    ``thresholds`` holds the rule's knobs; their names, defaults and bounds are
+    ``alerts.rules.RULE_SPECS[kind].thresholds``.
+    """
+
+    kind = models.CharField(max_length=32, choices=RuleKind.choices)
+    enabled = models.BooleanField(default=True)
+    thresholds = models.JSONField(default=dict, blank=True)
+    cooldown_days = models.PositiveIntegerField(
+        default=14, help_text="After an alert is resolved, the same alert is not raised again for this long."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind"], name="alertrule_kind_unique_per_tenant")
+        ]
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({'on' if self.enabled else 'off'})"
+
+
+class Alert(TenantOwned):
+    """One raised condition about a deal or a segment, with its evidence and its state."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    # Denormalised from the rule so the inbox filters and counts without a join.
+    kind = models.CharField(max_length=32, choices=RuleKind.choices)
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    segment_dimension = models.CharField(max_length=100, blank=True)
+    segment_value = models.CharField(max_length=200, blank=True)
+    dedup_key = models.CharField(max_length=255)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(help_text="The evidence in words.")
+    evidence = models.JSONField(default=dict, help_text="The numbers that triggered the alert.")
+    state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    raised_on = models.DateField(help_text="The as-of date of the check that raised it.")
+    last_seen_on = models.DateField(help_text="The last check date on which the condition held.")
+    created_at = models.DateTimeField(default=timezone.now)
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acted_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_automatically = models.BooleanField(default=False)
+    notified_at = models.DateTimeField(null=True, blank=True, help_text="When the webhook delivered it.")
+
+    class Meta:
+        constraints = [
+            # One active alert per rule and subject; resolved ones are history (and the cooldown).
+            models.UniqueConstraint(
+                fields=["tenant", "dedup_key"],
+                condition=~models.Q(state="resolved"),
+                name="alert_active_dedup_unique_per_tenant",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deal__isnull=False) | ~models.Q(segment_dimension=""),
+                name="alert_has_a_subject",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "state", "created_at"], name="alert_tenant_state_created"),
+            models.Index(fields=["tenant", "kind", "state"], name="alert_tenant_kind_state"),
+            models.Index(fields=["tenant", "deal"], name="alert_tenant_deal"),
+            models.Index(fields=["tenant", "dedup_key", "resolved_at"], name="alert_tenant_dedup_resolved"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.state != AlertState.RESOLVED
+
+
+class AlertAction(models.TextChoices):
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+    REOPENED = "reopened", "Reopened"
+
+
+class AlertEvent(TenantOwned):
+    """What a person did to an alert, and when (the alert keeps only the latest actor)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=AlertAction.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "alert", "at"], name="alertevent_tenant_alert_at")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}: {self.action} by {self.user_id}"
+
+
+class CloseDateObservation(TenantOwned):
+    """The expected close date last seen for a deal, so the slip rule can tell it moved."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    expected_close_date = models.DateField(null=True)
+    previous_expected_close_date = models.DateField(null=True)
+    first_expected_close_date = models.DateField(null=True)
+    observed_on = models.DateField()
+    last_pushed_on = models.DateField(null=True)
+    last_push_days = models.IntegerField(null=True)
+    push_count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "deal"], name="closedateobs_deal_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.expected_close_date}"
+
+
+class DigestFrequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    OFF = "off", "Never (unsubscribed)"
+
+
+class DigestPreference(TenantOwned):
+    """A member's digest choice in one tenant; no row means the default (weekly)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    frequency = models.CharField(
+        max_length=10, choices=DigestFrequency.choices, default=DigestFrequency.WEEKLY
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="digestpref_user_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.frequency}"
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class DigestDelivery(TenantOwned):
+    """One digest for one user and period; the unique key stops a re-run from sending twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    period_key = models.CharField(max_length=20, help_text="e.g. 2025-W02 (weekly) or 2025-01-06 (daily).")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user", "period_key"], name="digestdelivery_unique_per_tenant"
+            )
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.period_key} ({self.status})"
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(TenantOwned):
+    """The tenant's optional webhook (Slack-compatible JSON), signed with the tenant's secret."""
+
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, default=new_webhook_secret)
+    enabled = models.BooleanField(default=True)
+    min_severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="webhook_one_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ScheduledRun(TenantOwned):
+    """The schedule's ledger: one row per tenant, job and period, so beat running twice is harmless."""
+
+    job = models.CharField(max_length=32)
+    period_key = models.CharField(max_length=20)
+    state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "job", "period_key"], name="scheduledrun_unique_per_tenant"
+            )
+        ]
+        ordering = ["-queued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period_key} ({self.state})"

@@ -1,0 +1,555 @@
+"""What each alert rule means: its knobs (names, defaults, bounds) and its set-based SQL.
+
+Pure: no Django import. Each ``*_candidates_sql`` function returns one SQL query (with its
+parameters) that lists every subject for which the rule's condition holds *now*, one row per
+subject, with the columns of :data:`CANDIDATE_COLUMNS`. ``alerts.services`` runs it once per
+rule and tenant and turns the set into alert state changes; nothing here loops over deals.
+
+Severity names and the risk bands are plain strings so this module stays importable anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+STALL = "stall"
+CYCLE_BREACH = "cycle_breach"
+SCORE_DROP = "score_drop"
+SLIP = "slip"
+SEGMENT_DETERIORATION = "segment_deterioration"
+
+DAILY_RULES = (STALL, CYCLE_BREACH, SCORE_DROP, SLIP)
+MONTHLY_RULES = (SEGMENT_DETERIORATION,)
+
+# Every candidate query returns exactly these columns, in this order.
+CANDIDATE_COLUMNS = (
+    "dedup_key",
+    "deal_id",
+    "segment_dimension",
+    "segment_value",
+    "severity",
+    "title",
+    "summary",
+    "evidence",
+)
+
+
+class ThresholdError(ValueError):
+    """A threshold is unknown, of the wrong type, or out of bounds (message names which)."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    name: str
+    label: str
+    help: str
+    default: float | int
+    minimum: float | int
+    maximum: float | int
+
+    @property
+    def is_integer(self) -> bool:
+        return isinstance(self.default, int)
+
+    def clean(self, value: Any) -> float | int:
+        try:
+            number: float | int = int(value) if self.is_integer else float(value)
+        except (TypeError, ValueError) as error:
+            raise ThresholdError(f"{self.label}: {value!r} is not a number.") from error
+        if self.is_integer and float(value) != number:
+            raise ThresholdError(f"{self.label}: must be a whole number.")
+        if not self.minimum <= number <= self.maximum:
+            raise ThresholdError(f"{self.label}: must be between {self.minimum} and {self.maximum}.")
+        return number
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    kind: str
+    label: str
+    description: str
+    cadence: str  # "daily" or "monthly"
+    default_cooldown_days: int
+    thresholds: tuple[Threshold, ...] = field(default_factory=tuple)
+
+    def defaults(self) -> dict[str, float | int]:
+        return {threshold.name: threshold.default for threshold in self.thresholds}
+
+    def clean(self, values: Mapping[str, Any]) -> dict[str, float | int]:
+        """Defaults overlaid with ``values``, each validated; unknown names raise ThresholdError."""
+        known = {threshold.name: threshold for threshold in self.thresholds}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ThresholdError(f"Unknown threshold(s) for {self.label}: {', '.join(unknown)}.")
+        cleaned = self.defaults()
+        for name, value in values.items():
+            cleaned[name] = known[name].clean(value)
+        return cleaned
+
+
+RULE_SPECS: dict[str, RuleSpec] = {
+    STALL: RuleSpec(
+        kind=STALL,
+        label="Stalled in stage",
+        description=(
+            "The deal has been in its current stage longer than won deals of the same segment "
+            "usually stayed there (a percentile of their time in that stage)."
+        ),
+        cadence="daily",
+        default_cooldown_days=14,
+        thresholds=(
+            Threshold(
+                "percentile",
+                "Percentile of won deals' time in stage",
+                "0.75 = longer than three in four won deals stayed in the stage.",
+                0.75,
+                0.5,
+                0.99,
+            ),
+            Threshold(
+                "min_sample",
+                "Minimum won deals",
+                "Segments with fewer won deals through the stage fall back to all won deals.",
+                20,
+                5,
+                10_000,
+            ),
+            Threshold(
+                "critical_ratio",
+                "Critical at",
+                "Severity is critical when the time in stage exceeds this multiple of the threshold.",
+                2.0,
+                1.0,
+                10.0,
+            ),
+        ),
+    ),
+    CYCLE_BREACH: RuleSpec(
+        kind=CYCLE_BREACH,
+        label="Past the typical winning cycle",
+        description=(
+            "The deal is older than the typical (median) sales cycle of won deals of the same "
+            "segment (times an optional margin)."
+        ),
+        cadence="daily",
+        default_cooldown_days=30,
+        thresholds=(
+            Threshold(
+                "cycle_multiplier",
+                "Margin over the median winning cycle",
+                "1.0 = alert as soon as the deal is older than the median won deal of its segment.",
+                1.0,
+                1.0,
+                5.0,
+            ),
+            Threshold(
+                "min_sample",
+                "Minimum won deals",
+                "Segments with fewer won deals fall back to all won deals.",
+                20,
+                5,
+                10_000,
+            ),
+            Threshold(
+                "critical_ratio",
+                "Critical at",
+                "Severity is critical when the age exceeds this multiple of the median winning cycle.",
+                2.0,
+                1.0,
+                10.0,
+            ),
+        ),
+    ),
+    SCORE_DROP: RuleSpec(
+        kind=SCORE_DROP,
+        label="Win probability dropped",
+        description=(
+            "The deal's win probability fell by more than N points since its previous score, or "
+            "its risk band crossed into high or critical."
+        ),
+        cadence="daily",
+        default_cooldown_days=7,
+        thresholds=(
+            Threshold("drop_pts", "Drop in points", "15 = from 45% to below 30%.", 15.0, 1.0, 100.0),
+            Threshold(
+                "lookback_days",
+                "Look back (days)",
+                "A drop or band change older than this is no longer news and resolves.",
+                14,
+                1,
+                365,
+            ),
+        ),
+    ),
+    SLIP: RuleSpec(
+        kind=SLIP,
+        label="Close date pushed out",
+        description="The expected close date from the CRM moved later.",
+        cadence="daily",
+        default_cooldown_days=14,
+        thresholds=(
+            Threshold("min_push_days", "Minimum push (days)", "Smaller moves are ignored.", 7, 1, 365),
+            Threshold(
+                "window_days",
+                "Stays open for (days)",
+                "A push older than this resolves the alert.",
+                14,
+                1,
+                365,
+            ),
+            Threshold(
+                "critical_pushes",
+                "Critical after pushes",
+                "Severity is critical once the date has been pushed this many times.",
+                3,
+                1,
+                100,
+            ),
+        ),
+    ),
+    SEGMENT_DETERIORATION: RuleSpec(
+        kind=SEGMENT_DETERIORATION,
+        label="Segment win rate fell",
+        description=(
+            "A segment's win rate over the last months fell against the months before, with the "
+            "change's 95% interval entirely below zero and enough closed deals on both sides."
+        ),
+        cadence="monthly",
+        default_cooldown_days=60,
+        thresholds=(
+            Threshold(
+                "window_months",
+                "Months compared",
+                "3 = the last three months against the three before.",
+                3,
+                1,
+                12,
+            ),
+            Threshold(
+                "min_sample",
+                "Minimum closed deals",
+                "On each side of the comparison; smaller segments are never flagged.",
+                30,
+                10,
+                100_000,
+            ),
+            Threshold(
+                "min_drop_pts",
+                "Minimum drop (points)",
+                "Drops smaller than this are not alerted even when significant.",
+                5.0,
+                0.0,
+                100.0,
+            ),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CandidateQuery:
+    """One SQL query listing the subjects for which a rule holds (columns: CANDIDATE_COLUMNS).
+
+    ``sql`` uses ``%(name)s`` placeholders filled from ``params``.
+    """
+
+    sql: str
+    params: dict[str, Any]
+
+
+def dedup_key_for_deal(kind: str, deal_id: int, *parts: str) -> str:
+    """The key that makes an alert unique among active ones: rule + subject (+ detail)."""
+    return ":".join([kind, "deal", str(deal_id), *parts])
+
+
+def dedup_key_for_segment(kind: str, dimension: str, value: str) -> str:
+    return f"{kind}:segment:{dimension}={value}"
+
+
+# --- stall and cycle breach -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentThresholds:
+    """Per-segment day thresholds from won deals, with a tenant-wide fallback.
+
+    ``dimensions`` names the deal columns that define a segment (e.g. ("product_type",));
+    ``rows`` holds one (segment values..., [stage,] threshold_days, n_won) tuple per cell whose
+    sample reached the minimum; ``fallback`` maps stage (or "" for cycle) to (days, n_won) over
+    all won deals. A deal with no usable threshold is not checked.
+    """
+
+    dimensions: tuple[str, ...]
+    rows: Sequence[tuple[Any, ...]]
+    fallback: Mapping[str, tuple[float, int]]
+    statistic: str  # words for the summary: "p75", "median"
+
+
+_SEGMENT_COLUMNS = frozenset({"industry", "region", "product_type", "lead_source"})
+
+
+def _segment_sql(dimensions: Sequence[str], alias: str) -> str:
+    for dimension in dimensions:
+        if dimension not in _SEGMENT_COLUMNS:
+            raise ValueError(f"Unknown segment dimension {dimension!r}.")
+    if not dimensions:
+        return "''"
+    return " || ' / ' || ".join(f"{alias}.{dimension}" for dimension in dimensions)
+
+
+def _threshold_arrays(
+    thresholds: SegmentThresholds, *, with_stage: bool
+) -> tuple[list[str], list[str], list[float], list[int]]:
+    """Flatten segment and fallback rows into parallel arrays for ``unnest``.
+
+    Segment rows are keyed by the segment's values joined with " / " (the fallback by NULL),
+    which matches ``_segment_sql`` on the deal side.
+    """
+    width = len(thresholds.dimensions)
+    segments: list[str] = []
+    stages: list[str] = []
+    days: list[float] = []
+    counts: list[int] = []
+    for row in thresholds.rows:
+        values = [str(value) for value in row[:width]]
+        rest = row[width:]
+        segments.append(" / ".join(values))
+        stages.append(str(rest[0]) if with_stage else "")
+        days.append(float(rest[-2]))
+        counts.append(int(rest[-1]))
+    return segments, stages, days, counts
+
+
+def stall_candidates_sql(
+    *,
+    tenant_id: int,
+    as_of: dt.date,
+    thresholds: SegmentThresholds,
+    settings: Mapping[str, Any],
+) -> CandidateQuery:
+    """Open deals whose days in their current stage exceed the segment's threshold for that stage.
+
+    Days in stage = as_of − stage_entered_date; deals with no known stage entry date are not
+    checked. The segment's own threshold is used when it exists, else the tenant-wide one.
+    """
+    segments, stages, days, counts = _threshold_arrays(thresholds, with_stage=True)
+    fallback_stages = list(thresholds.fallback)
+    sql = f"""
+        WITH segment_threshold AS (
+            SELECT * FROM unnest(%(segments)s::text[], %(stages)s::text[], %(days)s::float8[],
+                                 %(counts)s::int[]) AS t(segment, stage, threshold_days, n_won)
+        ), fallback_threshold AS (
+            SELECT * FROM unnest(%(fallback_stages)s::text[], %(fallback_days)s::float8[],
+                                 %(fallback_counts)s::int[]) AS f(stage, threshold_days, n_won)
+        ), checked AS (
+            SELECT d.id, d.crm_id, d.name, d.stage,
+                   {_segment_sql(thresholds.dimensions, "d")} AS segment,
+                   (%(as_of)s::date - d.stage_entered_date) AS days_in_stage,
+                   coalesce(t.threshold_days, f.threshold_days) AS threshold_days,
+                   coalesce(t.n_won, f.n_won) AS n_won,
+                   (t.segment IS NULL) AS used_fallback
+            FROM deals_deal d
+            LEFT JOIN segment_threshold t
+                   ON t.stage = d.stage AND t.segment = {_segment_sql(thresholds.dimensions, "d")}
+            LEFT JOIN fallback_threshold f ON f.stage = d.stage
+            WHERE d.tenant_id = %(tenant_id)s AND d.status = 'open'
+              AND d.stage_entered_date IS NOT NULL
+        )
+        SELECT
+            'stall:deal:' || c.id || ':' || c.stage,
+            c.id,
+            '',
+            '',
+            CASE WHEN c.days_in_stage >= %(critical_ratio)s * c.threshold_days
+                 THEN 'critical' ELSE 'warning' END,
+            format('%%s: %%s days in %%s', coalesce(nullif(c.name, ''), c.crm_id), c.days_in_stage,
+                   c.stage),
+            format('%%s days in %%s; won deals %%s leave it within %%s days (%%s of %%s won deals).',
+                   c.days_in_stage, c.stage,
+                   CASE WHEN c.used_fallback THEN 'across all segments'
+                        ELSE 'in ' || c.segment END,
+                   round(c.threshold_days::numeric, 0), %(statistic)s, c.n_won),
+            jsonb_build_object(
+                'days_in_stage', c.days_in_stage, 'stage', c.stage,
+                'threshold_days', round(c.threshold_days::numeric, 1),
+                'statistic', %(statistic)s, 'n_won', c.n_won,
+                'segment', CASE WHEN c.used_fallback THEN NULL ELSE c.segment END,
+                'ratio', round((c.days_in_stage / c.threshold_days)::numeric, 2))
+        FROM checked c
+        WHERE c.threshold_days IS NOT NULL AND c.threshold_days > 0
+          AND c.days_in_stage > c.threshold_days
+    """
+    return CandidateQuery(
+        sql=sql,
+        params={
+            "tenant_id": tenant_id,
+            "as_of": as_of,
+            "segments": segments,
+            "stages": stages,
+            "days": days,
+            "counts": counts,
+            "fallback_stages": fallback_stages,
+            "fallback_days": [float(thresholds.fallback[stage][0]) for stage in fallback_stages],
+            "fallback_counts": [int(thresholds.fallback[stage][1]) for stage in fallback_stages],
+            "critical_ratio": float(settings["critical_ratio"]),
+            "statistic": thresholds.statistic,
+        },
+    )
+
+
+def cycle_breach_candidates_sql(
+    *,
+    tenant_id: int,
+    as_of: dt.date,
+    thresholds: SegmentThresholds,
+    settings: Mapping[str, Any],
+) -> CandidateQuery:
+    """Open deals older than ``cycle_multiplier`` × the median cycle of won deals in their segment.
+
+    Age = as_of − created_date. The fallback is keyed by "" (no stage).
+    """
+    segments, _, days, counts = _threshold_arrays(thresholds, with_stage=False)
+    fallback_days, fallback_count = thresholds.fallback.get("", (None, 0))
+    sql = f"""
+        WITH segment_threshold AS (
+            SELECT * FROM unnest(%(segments)s::text[], %(days)s::float8[], %(counts)s::int[])
+                AS t(segment, typical_days, n_won)
+        ), checked AS (
+            SELECT d.id, d.crm_id, d.name,
+                   {_segment_sql(thresholds.dimensions, "d")} AS segment,
+                   (%(as_of)s::date - d.created_date) AS age_days,
+                   coalesce(t.typical_days, %(fallback_days)s::float8) AS typical_days,
+                   coalesce(t.n_won, %(fallback_count)s::int) AS n_won,
+                   (t.segment IS NULL) AS used_fallback
+            FROM deals_deal d
+            LEFT JOIN segment_threshold t ON t.segment = {_segment_sql(thresholds.dimensions, "d")}
+            WHERE d.tenant_id = %(tenant_id)s AND d.status = 'open'
+        )
+        SELECT
+            'cycle_breach:deal:' || c.id,
+            c.id,
+            '',
+            '',
+            CASE WHEN c.age_days >= %(critical_ratio)s * c.typical_days
+                 THEN 'critical' ELSE 'warning' END,
+            format('%%s: open %%s days', coalesce(nullif(c.name, ''), c.crm_id), c.age_days),
+            format('Open %%s days; won deals %%s typically close in %%s days (%%s of %%s won deals), '
+                   'so this deal is %%sx the typical winning cycle.',
+                   c.age_days,
+                   CASE WHEN c.used_fallback THEN 'across all segments' ELSE 'in ' || c.segment END,
+                   round(c.typical_days::numeric, 0), %(statistic)s, c.n_won,
+                   round((c.age_days / c.typical_days)::numeric, 1)),
+            jsonb_build_object(
+                'age_days', c.age_days,
+                'typical_days', round(c.typical_days::numeric, 1),
+                'statistic', %(statistic)s, 'n_won', c.n_won,
+                'multiplier', %(multiplier)s,
+                'segment', CASE WHEN c.used_fallback THEN NULL ELSE c.segment END,
+                'ratio', round((c.age_days / c.typical_days)::numeric, 2))
+        FROM checked c
+        WHERE c.typical_days IS NOT NULL AND c.typical_days > 0
+          AND c.age_days > %(multiplier)s * c.typical_days
+    """
+    return CandidateQuery(
+        sql=sql,
+        params={
+            "tenant_id": tenant_id,
+            "as_of": as_of,
+            "segments": segments,
+            "days": days,
+            "counts": counts,
+            "fallback_days": None if fallback_days is None else float(fallback_days),
+            "fallback_count": int(fallback_count),
+            "multiplier": float(settings["cycle_multiplier"]),
+            "critical_ratio": float(settings["critical_ratio"]),
+            "statistic": thresholds.statistic,
+        },
+    )
+
+
+# --- slip ------------------------------------------------------------------------------------
+
+
+def slip_observation_sql(*, tenant_id: int, as_of: dt.date) -> list[CandidateQuery]:
+    """Statements that bring the close-date observations up to date (set-based, idempotent).
+
+    A deal seen for the first time is only recorded; a later expected close date than the one
+    recorded counts as a push on ``as_of``. Unchanged rows are not written.
+    """
+    update = """
+        UPDATE alerts_closedateobservation o
+           SET previous_expected_close_date = o.expected_close_date,
+               last_pushed_on = CASE WHEN d.expected_close_date > o.expected_close_date
+                                     THEN %(as_of)s::date ELSE o.last_pushed_on END,
+               last_push_days = CASE WHEN d.expected_close_date > o.expected_close_date
+                                     THEN d.expected_close_date - o.expected_close_date
+                                     ELSE o.last_push_days END,
+               push_count = o.push_count
+                   + (d.expected_close_date > o.expected_close_date)::int,
+               expected_close_date = d.expected_close_date,
+               observed_on = %(as_of)s::date
+          FROM deals_deal d
+         WHERE o.tenant_id = %(tenant_id)s AND d.tenant_id = %(tenant_id)s AND d.id = o.deal_id
+           AND d.status = 'open' AND d.expected_close_date IS NOT NULL
+           AND d.expected_close_date IS DISTINCT FROM o.expected_close_date
+    """
+    insert = """
+        INSERT INTO alerts_closedateobservation
+            (tenant_id, deal_id, expected_close_date, previous_expected_close_date,
+             first_expected_close_date, observed_on, last_pushed_on, last_push_days, push_count)
+        SELECT d.tenant_id, d.id, d.expected_close_date, NULL, d.expected_close_date,
+               %(as_of)s::date, NULL, NULL, 0
+          FROM deals_deal d
+         WHERE d.tenant_id = %(tenant_id)s AND d.status = 'open'
+           AND d.expected_close_date IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM alerts_closedateobservation o
+                            WHERE o.tenant_id = %(tenant_id)s AND o.deal_id = d.id)
+        ON CONFLICT (tenant_id, deal_id) DO NOTHING
+    """
+    params = {"tenant_id": tenant_id, "as_of": as_of}
+    return [CandidateQuery(update, params), CandidateQuery(insert, params)]
+
+
+def slip_candidates_sql(*, tenant_id: int, as_of: dt.date, settings: Mapping[str, Any]) -> CandidateQuery:
+    """Open deals whose expected close date was pushed by ≥ min_push_days within window_days."""
+    sql = """
+        SELECT
+            'slip:deal:' || d.id,
+            d.id,
+            '',
+            '',
+            CASE WHEN o.push_count >= %(critical_pushes)s THEN 'critical' ELSE 'warning' END,
+            format('%%s: close date pushed %%s days', coalesce(nullif(d.name, ''), d.crm_id),
+                   o.last_push_days),
+            format('Expected close moved from %%s to %%s (+%%s days) on %%s; pushed %%s time(s) '
+                   'since first seen with %%s.',
+                   o.previous_expected_close_date, o.expected_close_date, o.last_push_days,
+                   o.last_pushed_on, o.push_count, o.first_expected_close_date),
+            jsonb_build_object(
+                'previous_expected_close_date', o.previous_expected_close_date,
+                'expected_close_date', o.expected_close_date,
+                'first_expected_close_date', o.first_expected_close_date,
+                'push_days', o.last_push_days, 'push_count', o.push_count,
+                'pushed_on', o.last_pushed_on)
+        FROM alerts_closedateobservation o
+        JOIN deals_deal d ON d.id = o.deal_id AND d.tenant_id = %(tenant_id)s
+        WHERE o.tenant_id = %(tenant_id)s AND d.status = 'open'
+          AND o.last_pushed_on IS NOT NULL
+          AND o.last_pushed_on > %(as_of)s::date - %(window_days)s::int
+          AND o.last_push_days >= %(min_push_days)s
+          -- Pulled back in since the push: the slip is over.
+          AND o.expected_close_date > o.previous_expected_close_date
+    """
+    return CandidateQuery(
+        sql=sql,
+        params={
+            "tenant_id": tenant_id,
+            "as_of": as_of,
+            "window_days": int(settings["window_days"]),
+            "min_push_days": int(settings["min_push_days"]),
+            "critical_pushes": int(settings["critical_pushes"]),
+        },
+    )

@@ -1,0 +1,106 @@
+"""Reads for alerts: the inbox, a deal's alerts, counts, rules, digest preferences.
+
+All run in the active tenant's context. ``alert_list`` is what the inbox renders; it returns a
+queryset with the deal and the acting user joined, so a page of alerts costs one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Q, QuerySet
+
+from alerts.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    AlertState,
+    DigestFrequency,
+    DigestPreference,
+    Severity,
+    WebhookEndpoint,
+)
+
+ACTIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED, AlertState.SNOOZED)
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def alert_list(
+    *,
+    states: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    severities: Sequence[str] | None = None,
+    deal_id: int | None = None,
+    raised_since: dt.date | None = None,
+    search: str = "",
+) -> QuerySet[Alert]:
+    """Alerts of the active tenant, newest first, filtered by state, rule kind, severity, deal.
+
+    ``states=None`` means the inbox default: open and acknowledged (snoozed alerts are hidden
+    until their snooze ends; resolved ones are history). ``search`` matches the title or the
+    deal's CRM id. The deal and the acting user are fetched in the same query.
+    """
+    alerts = Alert.objects.select_related("deal", "acted_by")
+    alerts = alerts.filter(state__in=list(states) if states else [AlertState.OPEN, AlertState.ACKNOWLEDGED])
+    if kinds:
+        alerts = alerts.filter(kind__in=list(kinds))
+    if severities:
+        alerts = alerts.filter(severity__in=list(severities))
+    if deal_id is not None:
+        alerts = alerts.filter(deal_id=deal_id)
+    if raised_since is not None:
+        alerts = alerts.filter(raised_on__gte=raised_since)
+    if search:
+        alerts = alerts.filter(Q(title__icontains=search) | Q(deal__crm_id__iexact=search))
+    return alerts.order_by("-created_at", "-id")
+
+
+def alert_get(*, alert_id: int) -> Alert:
+    """One alert of the active tenant; raises Alert.DoesNotExist for another tenant's id."""
+    return Alert.objects.select_related("deal", "acted_by", "rule").get(pk=alert_id)
+
+
+def alert_events(*, alert: Alert) -> QuerySet[AlertEvent]:
+    return AlertEvent.objects.filter(alert=alert).select_related("user").order_by("at", "id")
+
+
+def alert_counts() -> dict[str, int]:
+    """Active alerts by state and by severity, for badges: {"open": 3, "critical": 1, …}."""
+    aggregates = Alert.objects.filter(state__in=ACTIVE_STATES).aggregate(
+        open=Count("id", filter=Q(state=AlertState.OPEN)),
+        acknowledged=Count("id", filter=Q(state=AlertState.ACKNOWLEDGED)),
+        snoozed=Count("id", filter=Q(state=AlertState.SNOOZED)),
+        critical=Count("id", filter=Q(severity=Severity.CRITICAL) & ~Q(state=AlertState.SNOOZED)),
+        warning=Count("id", filter=Q(severity=Severity.WARNING) & ~Q(state=AlertState.SNOOZED)),
+    )
+    return {name: int(value or 0) for name, value in aggregates.items()}
+
+
+def alert_new_since(*, since: dt.datetime, limit: int = 20) -> list[Alert]:
+    """Alerts raised since ``since`` that are still active, most severe first (for digests)."""
+    alerts = list(
+        Alert.objects.select_related("deal")
+        .filter(created_at__gte=since, state__in=ACTIVE_STATES)
+        .order_by("-created_at", "-id")[: limit * 5]
+    )
+    alerts.sort(key=lambda alert: (SEVERITY_ORDER.get(alert.severity, 9), -alert.created_at.timestamp()))
+    return alerts[:limit]
+
+
+def alert_rule_list() -> list[AlertRule]:
+    """The tenant's rules in a stable order (missing ones are created with their defaults)."""
+    from alerts.services import alert_rules_ensure
+
+    return sorted(alert_rules_ensure().values(), key=lambda rule: rule.kind)
+
+
+def digest_frequency_for(*, user: AbstractBaseUser) -> str:
+    """The user's digest frequency in the active tenant (weekly when never chosen)."""
+    preference = DigestPreference.objects.filter(user=user).first()
+    return preference.frequency if preference else DigestFrequency.WEEKLY
+
+
+def webhook_get() -> WebhookEndpoint | None:
+    return WebhookEndpoint.objects.first()

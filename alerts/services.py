@@ -1,0 +1,405 @@
+"""Writes for alerts: rule settings, the checks that raise and resolve alerts, and user actions.
+
+Everything here runs inside the active tenant's context (``tenants.context.tenant_context``);
+nothing filters by tenant by hand. The checks are set-based: each rule's thresholds come
+from a few aggregate queries (insights, scoring), then one candidate query per rule feeds
+``alerts.engine``, which writes the whole set at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from alerts import engine, rules
+from alerts.models import (
+    Alert,
+    AlertAction,
+    AlertEvent,
+    AlertRule,
+    AlertState,
+    DigestFrequency,
+    DigestPreference,
+    RuleKind,
+)
+from deals.models import Deal, DealStatus
+from tenants.context import require_tenant_id
+
+logger = logging.getLogger(__name__)
+
+# Won deals closed in this many days before the as-of date set the stall and cycle thresholds.
+DEFAULT_THRESHOLD_LOOKBACK_DAYS = 730
+# The deal fields that define "the same segment" for stall and cycle thresholds.
+DEFAULT_SEGMENT_DIMENSIONS: tuple[str, ...] = ("product_type",)
+
+
+def threshold_lookback_days() -> int:
+    return int(getattr(settings, "ALERTS_THRESHOLD_LOOKBACK_DAYS", DEFAULT_THRESHOLD_LOOKBACK_DAYS))
+
+
+def segment_dimensions() -> tuple[str, ...]:
+    return tuple(getattr(settings, "ALERTS_SEGMENT_DIMENSIONS", DEFAULT_SEGMENT_DIMENSIONS))
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def alert_rules_ensure() -> dict[str, AlertRule]:
+    """The tenant's rules by kind, creating any missing one with its defaults (idempotent)."""
+    existing = {rule.kind: rule for rule in AlertRule.objects.all()}
+    missing = [
+        AlertRule(
+            tenant_id=require_tenant_id(),
+            kind=kind,
+            thresholds=spec.defaults(),
+            cooldown_days=spec.default_cooldown_days,
+        )
+        for kind, spec in rules.RULE_SPECS.items()
+        if kind not in existing
+    ]
+    if missing:
+        AlertRule.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {rule.kind: rule for rule in AlertRule.objects.all()}
+    return existing
+
+
+def alert_rule_settings(*, rule: AlertRule) -> dict[str, float | int]:
+    """The rule's thresholds: stored values over the defaults (new knobs get their default)."""
+    spec = rules.RULE_SPECS[rule.kind]
+    known = {threshold.name for threshold in spec.thresholds}
+    try:
+        return spec.clean({name: value for name, value in rule.thresholds.items() if name in known})
+    except rules.ThresholdError:
+        logger.warning("alert rule %s has invalid thresholds; using defaults", rule.pk)
+        return spec.defaults()
+
+
+@transaction.atomic
+def alert_rule_update(
+    *,
+    rule: AlertRule,
+    user: AbstractBaseUser | None,
+    enabled: bool | None = None,
+    thresholds: dict[str, Any] | None = None,
+    cooldown_days: int | None = None,
+) -> AlertRule:
+    """Change a rule's switch, thresholds (validated against the rule's spec) or cooldown.
+
+    Raises django.core.exceptions.ValidationError naming the bad field.
+    """
+    spec = rules.RULE_SPECS[rule.kind]
+    if thresholds is not None:
+        try:
+            rule.thresholds = spec.clean({**alert_rule_settings(rule=rule), **thresholds})
+        except rules.ThresholdError as error:
+            raise ValidationError({"thresholds": str(error)}) from error
+    if cooldown_days is not None:
+        if not 0 <= int(cooldown_days) <= 365:
+            raise ValidationError({"cooldown_days": "Cooldown must be between 0 and 365 days."})
+        rule.cooldown_days = int(cooldown_days)
+    if enabled is not None:
+        rule.enabled = enabled
+    rule.updated_by = user  # type: ignore[assignment]
+    rule.save()
+    return rule
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckReport:
+    """What one run of checks did, for the run_checks command, the schedule's ledger and logs."""
+
+    tenant_id: int
+    as_of: dt.date
+    open_deals: int = 0
+    deals_alerted: int = 0
+    rules: list[engine.RuleOutcome] = field(default_factory=list)
+
+    @property
+    def share_alerted(self) -> float:
+        return self.deals_alerted / self.open_deals if self.open_deals else 0.0
+
+    @property
+    def created(self) -> int:
+        return sum(outcome.created for outcome in self.rules)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "tenant_id": self.tenant_id,
+            "as_of": self.as_of.isoformat(),
+            "open_deals_checked": self.open_deals,
+            "deals_alerted": self.deals_alerted,
+            "share_alerted": round(self.share_alerted, 4),
+            "created": self.created,
+            "rules": {outcome.kind: outcome.as_dict() for outcome in self.rules},
+        }
+
+
+CandidateBuilder = Callable[[AlertRule, dict[str, Any], dt.date], rules.CandidateQuery | str]
+
+
+def _segment_thresholds_from_rows(
+    rows: Iterable[tuple[tuple[object, ...], tuple[float, int]]],
+    *,
+    with_stage: bool,
+    min_sample: int,
+    statistic: str,
+) -> rules.SegmentThresholds:
+    """Split insights' per-segment statistics into segment rows and the tenant-wide fallback.
+
+    ``rows`` yields (key, (days, n_won)); the key is (stage, values) with a stage, else values.
+    Cells below ``min_sample`` won deals are dropped (the deal then uses the fallback).
+    """
+    segment_rows: list[tuple[Any, ...]] = []
+    fallback: dict[str, tuple[float, int]] = {}
+    for key, (days, n_won) in rows:
+        stage, values = (key[0], key[1]) if with_stage else ("", key)
+        if n_won < min_sample or days != days:  # NaN check without numpy
+            continue
+        if not values:
+            fallback[str(stage)] = (days, n_won)
+        elif with_stage:
+            segment_rows.append((*values, stage, days, n_won))
+        else:
+            segment_rows.append((*values, days, n_won))
+    return rules.SegmentThresholds(
+        dimensions=segment_dimensions(), rows=segment_rows, fallback=fallback, statistic=statistic
+    )
+
+
+def _stall_candidates(rule: AlertRule, knobs: dict[str, Any], as_of: dt.date) -> rules.CandidateQuery | str:
+    from insights.selectors import stage_time_p75_days
+
+    quantile = float(knobs["percentile"])
+    stats = stage_time_p75_days(
+        closed_from=as_of - dt.timedelta(days=threshold_lookback_days()),
+        closed_before=as_of,
+        dimensions=segment_dimensions(),
+        quantile=quantile,
+    )
+    thresholds = _segment_thresholds_from_rows(
+        ((key, (stat.quantile_days, stat.n_won)) for key, stat in stats.items()),
+        with_stage=True,
+        min_sample=int(knobs["min_sample"]),
+        statistic=f"p{round(quantile * 100)}",
+    )
+    if not thresholds.fallback and not thresholds.rows:
+        return "No stage had enough won deals with stage history to set a threshold."
+    return rules.stall_candidates_sql(
+        tenant_id=require_tenant_id(), as_of=as_of, thresholds=thresholds, settings=knobs
+    )
+
+
+def _cycle_breach_candidates(
+    rule: AlertRule, knobs: dict[str, Any], as_of: dt.date
+) -> rules.CandidateQuery | str:
+    from insights.selectors import winning_cycle_days
+
+    closed_from = as_of - dt.timedelta(days=threshold_lookback_days())
+    # Indexed existence check: insights' aggregate has nothing to say about an empty window.
+    if not Deal.objects.filter(
+        status=DealStatus.WON, closed_date__gte=closed_from, closed_date__lt=as_of
+    ).exists():
+        return "No won deals yet to know the typical winning cycle."
+    stats = winning_cycle_days(closed_from=closed_from, closed_before=as_of, dimensions=segment_dimensions())
+    thresholds = _segment_thresholds_from_rows(
+        ((key, (stat.median_days, stat.n_won)) for key, stat in stats.items()),
+        with_stage=False,
+        min_sample=int(knobs["min_sample"]),
+        statistic="median",
+    )
+    if not thresholds.fallback and not thresholds.rows:
+        return "Not enough won deals to know the typical winning cycle."
+    return rules.cycle_breach_candidates_sql(
+        tenant_id=require_tenant_id(), as_of=as_of, thresholds=thresholds, settings=knobs
+    )
+
+
+def _slip_candidates(rule: AlertRule, knobs: dict[str, Any], as_of: dt.date) -> rules.CandidateQuery | str:
+    tenant_id = require_tenant_id()
+    with connection.cursor() as cursor:
+        for statement in rules.slip_observation_sql(tenant_id=tenant_id, as_of=as_of):
+            cursor.execute(statement.sql, statement.params)
+    return rules.slip_candidates_sql(tenant_id=tenant_id, as_of=as_of, settings=knobs)
+
+
+CANDIDATE_BUILDERS: dict[str, CandidateBuilder] = {
+    RuleKind.STALL: _stall_candidates,
+    RuleKind.CYCLE_BREACH: _cycle_breach_candidates,
+    RuleKind.SLIP: _slip_candidates,
+}
+
+
+def _open_deal_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM deals_deal WHERE tenant_id = %s AND status = 'open'", [require_tenant_id()]
+        )
+        return int(cursor.fetchone()[0])
+
+
+@transaction.atomic
+def alert_checks_run(
+    *, as_of: dt.date, kinds: Sequence[str] = rules.DAILY_RULES, now: dt.datetime | None = None
+) -> CheckReport:
+    """Evaluate ``kinds`` for the active tenant as of ``as_of`` and apply the results.
+
+    Idempotent: a second run with the same data creates nothing and resolves nothing. A rule
+    that is switched off is skipped (its alerts stay as they are); a rule with too little data
+    to set a threshold resolves its open alerts, since their condition can no longer be shown.
+    Returns the per-rule counts.
+    """
+    now = now or timezone.now()
+    tenant_id = require_tenant_id()
+    report = CheckReport(tenant_id=tenant_id, as_of=as_of, open_deals=_open_deal_count())
+    rules_by_kind = alert_rules_ensure()
+    engine.run_deals_start()
+    for kind in kinds:
+        rule = rules_by_kind[kind]
+        if not rule.enabled:
+            report.rules.append(engine.RuleOutcome(kind=kind, evaluated=False, note="Switched off."))
+            continue
+        builder = CANDIDATE_BUILDERS.get(kind)
+        if builder is None:
+            report.rules.append(engine.RuleOutcome(kind=kind, evaluated=False, note="Not available."))
+            continue
+        knobs = alert_rule_settings(rule=rule)
+        query = builder(rule, knobs, as_of)
+        note = ""
+        if isinstance(query, str):
+            note, query = query, rules.CandidateQuery(sql=_NO_CANDIDATES_SQL, params={})
+        outcome = engine.candidates_apply(
+            tenant_id=tenant_id,
+            rule_id=rule.pk,
+            kind=kind,
+            cooldown_days=rule.cooldown_days,
+            query=query,
+            as_of=as_of,
+            now=now,
+        )
+        outcome.note = note
+        report.rules.append(outcome)
+    report.deals_alerted = engine.run_deals_count()
+    return report
+
+
+_NO_CANDIDATES_SQL = (
+    "SELECT ''::text, NULL::bigint, ''::text, ''::text, ''::text, ''::text, ''::text, NULL::jsonb WHERE false"
+)
+
+
+# --- what people do with alerts --------------------------------------------------------------
+
+
+def _act(
+    *, alert: Alert, user: AbstractBaseUser | None, action: AlertAction, note: str = "", **changes: Any
+) -> Alert:
+    now = timezone.now()
+    for name, value in changes.items():
+        setattr(alert, name, value)
+    alert.acted_by = user  # type: ignore[assignment]
+    alert.acted_at = now
+    alert.save()
+    AlertEvent.objects.create(alert=alert, action=action, user=user, at=now, note=note[:500])
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser) -> Alert:
+    """Mark an open or snoozed alert as seen by ``user``; it stays until the condition clears."""
+    if alert.state == AlertState.RESOLVED:
+        raise ValidationError("A resolved alert cannot be acknowledged.")
+    return _act(
+        alert=alert,
+        user=user,
+        action=AlertAction.ACKNOWLEDGED,
+        state=AlertState.ACKNOWLEDGED,
+        snoozed_until=None,
+    )
+
+
+@transaction.atomic
+def alert_snooze(*, alert: Alert, user: AbstractBaseUser, until: dt.datetime) -> Alert:
+    """Hide the alert until ``until`` (aware datetime in the future); it returns if still true then."""
+    if alert.state == AlertState.RESOLVED:
+        raise ValidationError("A resolved alert cannot be snoozed.")
+    if until <= timezone.now():
+        raise ValidationError("Snooze until a time in the future.")
+    return _act(
+        alert=alert,
+        user=user,
+        action=AlertAction.SNOOZED,
+        note=f"until {until.isoformat()}",
+        state=AlertState.SNOOZED,
+        snoozed_until=until,
+    )
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, user: AbstractBaseUser, note: str = "") -> Alert:
+    """Close the alert by hand. The rule's cooldown then keeps it from being raised again at once."""
+    if alert.state == AlertState.RESOLVED:
+        return alert
+    return _act(
+        alert=alert,
+        user=user,
+        action=AlertAction.RESOLVED,
+        note=note,
+        state=AlertState.RESOLVED,
+        resolved_at=timezone.now(),
+        resolved_automatically=False,
+        snoozed_until=None,
+    )
+
+
+BULK_ACTIONS = ("acknowledge", "snooze", "resolve")
+
+
+@transaction.atomic
+def alert_bulk_act(
+    *,
+    alert_ids: Sequence[int],
+    action: str,
+    user: AbstractBaseUser,
+    until: dt.datetime | None = None,
+) -> int:
+    """Apply ``action`` ("acknowledge", "snooze" with ``until``, "resolve") to several alerts.
+
+    Alerts that cannot take the action (already resolved) are skipped. Returns how many changed.
+    """
+    if action not in BULK_ACTIONS:
+        raise ValidationError(f"Unknown action {action!r}.")
+    if action == "snooze" and until is None:
+        raise ValidationError("Snooze needs a time.")
+    changed = 0
+    for alert in Alert.objects.filter(pk__in=list(alert_ids)).exclude(state=AlertState.RESOLVED):
+        if action == "acknowledge":
+            alert_acknowledge(alert=alert, user=user)
+        elif action == "snooze":
+            alert_snooze(alert=alert, user=user, until=until)  # type: ignore[arg-type]
+        else:
+            alert_resolve(alert=alert, user=user)
+        changed += 1
+    return changed
+
+
+# --- digest preferences ----------------------------------------------------------------------
+
+
+def digest_preference_set(*, user: AbstractBaseUser, frequency: str) -> DigestPreference:
+    """Set ``user``'s digest frequency in the active tenant (daily, weekly or off)."""
+    if frequency not in DigestFrequency.values:
+        raise ValidationError({"frequency": f"Choose one of {', '.join(DigestFrequency.values)}."})
+    preference, _ = DigestPreference.objects.update_or_create(user=user, defaults={"frequency": frequency})
+    return preference

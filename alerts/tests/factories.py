@@ -1,0 +1,64 @@
+"""Deals for alert tests, built in the active tenant (call inside tenant_context)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from itertools import count
+from typing import Any
+
+from deals.models import Deal, DealStageChange, DealStatus
+
+_numbers = count(1)
+
+
+def deal_create(
+    *,
+    created: dt.date,
+    stage: str = "Proposal",
+    stage_entered: dt.date | None = None,
+    status: str = DealStatus.OPEN,
+    closed: dt.date | None = None,
+    product_type: str = "Core",
+    expected_close: dt.date | None = None,
+    amount: int = 10_000,
+    **fields: Any,
+) -> Deal:
+    """One deal; closed deals get their sales cycle filled in like the importer does."""
+    return Deal.objects.create(
+        crm_id=f"D-{next(_numbers)}",
+        created_date=created,
+        stage=stage,
+        stage_entered_date=stage_entered,
+        status=status,
+        closed_date=closed,
+        product_type=product_type,
+        expected_close_date=expected_close,
+        amount=Decimal(amount),
+        sales_cycle_days=(closed - created).days if closed else None,
+        **fields,
+    )
+
+
+def won_deal_with_history(
+    *, created: dt.date, days_per_stage: dict[str, int], product_type: str = "Core"
+) -> Deal:
+    """A won deal that spent the given days in each stage, in order, with its stage history."""
+    day = created
+    changes: list[tuple[str, str, dt.date]] = []
+    previous = ""
+    for stage, days in days_per_stage.items():
+        if previous:
+            changes.append((previous, stage, day))
+        previous = stage
+        day += dt.timedelta(days=days)
+    deal = deal_create(
+        created=created, stage=previous, status=DealStatus.WON, closed=day, product_type=product_type
+    )
+    DealStageChange.objects.bulk_create(
+        [
+            DealStageChange(tenant_id=deal.tenant_id, deal=deal, from_stage=a, to_stage=b, changed_on=on)
+            for a, b, on in changes
+        ]
+    )
+    return deal
