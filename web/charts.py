@@ -207,12 +207,19 @@ def trend_chart(
                 f"<title>{escape(point.label)}: {_pct(point.rate, 1)} (n={point.n})</title></circle>"
             )
 
-    label_every = max(1, math.ceil(len(points) / 12))
-    for index, point in enumerate(points):
-        if index % label_every == 0 or index == len(points) - 1:
-            out.append(_text(x_of(index), height - 8, point.label, anchor="middle"))
+    for index in _label_indices(len(points), 12):
+        out.append(_text(x_of(index), height - 8, points[index].label, anchor="middle"))
     out.append("</svg>")
     return "".join(out)
+
+
+def _label_indices(count: int, most: int) -> list[int]:
+    """Which x positions get a label: evenly spaced, at most ``most``, always the last one."""
+    if count == 0:
+        return []
+    every = max(1, math.ceil(count / most))
+    indices = list(range(count - 1, -1, -every))
+    return sorted(indices)
 
 
 def waterfall_chart(
@@ -462,10 +469,8 @@ def line_chart(
             f'<circle class="dot" cx="{_f(x_of(index))}" cy="{_f(y_of(point.value))}" r="3">'
             f"<title>{escape(point.label)}: {_pct(point.value)}</title></circle>"
         )
-    label_every = max(1, math.ceil(len(points) / 6))
-    for index, point in enumerate(points):
-        if index % label_every == 0 or index == len(points) - 1:
-            out.append(_text(x_of(index), height - 8, point.label, anchor="middle"))
+    for index in _label_indices(len(points), 6):
+        out.append(_text(x_of(index), height - 8, points[index].label, anchor="middle"))
     out.append("</svg>")
     return "".join(out)
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
 
 from tenants.models import Role
 from web.selectors import BANDS, SORTS, RiskBoardFilters
@@ -55,3 +56,40 @@ class MemberInviteForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class DiagnosisForm(forms.Form):
+    """The diagnosis page's pickers; invalid values fall back to the defaults."""
+
+    period = forms.ChoiceField(
+        required=False,
+        choices=[("month", "Month"), ("quarter", "Quarter"), ("year", "Year")],
+        initial="quarter",
+    )
+    compare = forms.ChoiceField(
+        required=False,
+        choices=[("previous", "Previous period"), ("year_ago", "Same period a year ago")],
+        initial="previous",
+    )
+    as_of = forms.DateField(required=False, label="As of")
+    to_date = forms.BooleanField(required=False, label="Period to date")
+    dimension = forms.CharField(required=False, max_length=40)
+
+    def values(self) -> dict[str, Any]:
+        self.is_valid()
+        data: dict[str, Any] = getattr(self, "cleaned_data", {})
+        return {
+            "period": data.get("period") or "quarter",
+            "compare": data.get("compare") or "previous",
+            "as_of": data.get("as_of"),
+            "to_date": bool(data.get("to_date")),
+            "dimension": data.get("dimension") or "",
+        }
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Sign-in form: accounts are named by their email address, so the field says so."""
+
+    username = UsernameField(
+        label="Email", widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )

@@ -18,6 +18,10 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from deals.models import SEGMENT_FIELDS, Deal, DealStatus, Rep
+from insights import segments as insight_segments
+from insights import selectors as insight_selectors
+from insights.periods import add_months, month_start
+from insights.segments import clean_number
 from tenants.context import require_tenant_id
 
 BANDS = ("low", "medium", "high", "critical")
@@ -303,3 +307,65 @@ def deal_stage_timeline(
             )
         )
     return spans
+
+
+@dataclass(frozen=True)
+class MonthlyRate:
+    """Closed deals of one calendar month: win rate with its Wilson 95% interval."""
+
+    month: dt.date
+    n: int
+    won: int
+    win_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    weighted_win_rate: float | None
+
+
+def win_rate_by_month(*, before: dt.date, months: int = 24) -> list[MonthlyRate]:
+    """Win rate per calendar month for the ``months`` complete months before ``before``'s month.
+
+    One aggregate query (insights.selectors.closed_deal_aggregates); rates and intervals come
+    from insights.segments.rate_columns, so they match every other page. Months without
+    closed deals have n = 0 and no rate.
+    """
+    first = add_months(month_start(before), -months)
+    starts = [add_months(first, offset) for offset in range(months)]
+    ranges = [(start, add_months(start, 1)) for start in starts]
+    frame = insight_selectors.closed_deal_aggregates(ranges=ranges, dimension_sets=[()], with_medians=False)
+    by_period: dict[int, dict[str, Any]] = {}
+    if not frame.empty:
+        table = insight_segments.rate_columns(frame)
+        by_period = {int(record["period"]): record for record in table.to_dict("records")}
+    result = []
+    for index, start in enumerate(starts):
+        record = by_period.get(index)
+        if record is None or not record["n"]:
+            result.append(MonthlyRate(start, 0, 0, None, None, None, None))
+            continue
+        result.append(
+            MonthlyRate(
+                month=start,
+                n=int(record["n"]),
+                won=int(record["won"]),
+                win_rate=clean_number(record["win_rate"]),  # type: ignore[arg-type]
+                ci_low=clean_number(record["ci_low"]),  # type: ignore[arg-type]
+                ci_high=clean_number(record["ci_high"]),  # type: ignore[arg-type]
+                weighted_win_rate=clean_number(record["weighted_win_rate"]),  # type: ignore[arg-type]
+            )
+        )
+    return result
+
+
+TYPICAL_STAGE_LOOKBACK_DAYS = 365
+
+
+def typical_stage_days(*, today: dt.date) -> dict[str, float]:
+    """Median days won deals of the last year spent in each stage (from stage history).
+
+    Empty when the tenant has no stage history. One query (insights.selectors).
+    """
+    times = insight_selectors.stage_time_p75_days(
+        closed_from=today - dt.timedelta(days=TYPICAL_STAGE_LOOKBACK_DAYS), closed_before=today
+    )
+    return {stage: stat.median_days for (stage, values), stat in times.items() if values == ()}

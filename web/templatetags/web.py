@@ -95,7 +95,7 @@ def _symbol(currency: str | None) -> tuple[str, str]:
 
 @register.filter
 def money(value: Any, currency: str | None = "USD") -> str:
-    """Compact money: 1234567 → "$1.23M", 48200 → "$48.2k", 950 → "$950"."""
+    """Compact money: 1234567 → "$1.23M", 118000 → "$118k", 48200 → "$48.2k", 9500 → "$9,500"."""
     number = _as_float(value)
     if number is None:
         return DASH
@@ -106,6 +106,8 @@ def money(value: Any, currency: str | None = "USD") -> str:
         text = f"{magnitude / 1e9:.2f}B"
     elif magnitude >= 1e6:
         text = f"{magnitude / 1e6:.2f}M"
+    elif magnitude >= 1e5:
+        text = f"{magnitude / 1e3:.0f}k"
     elif magnitude >= 1e4:
         text = f"{magnitude / 1e3:.1f}k"
     else:

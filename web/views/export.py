@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 
+from deals.csv_safety import neutralise_cell
 from tenants.context import tenant_context
 from web.decorators import tenant_required
 from web.forms import RiskBoardFilterForm
@@ -53,8 +54,6 @@ def _export_lines(tenant_id: int, filters: RiskBoardFilters, today: dt.date) -> 
 
 
 def _deal_lines(writer: Any, filters: RiskBoardFilters, today: dt.date) -> Iterator[str]:
-    from deals.csv_safety import neutralise_cell  # TEMPORARY until deals.csv_safety lands
-
     for row in risk_board_export_rows(filters=filters, today=today):
         deal = row.deal
         cells = [

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
+from insights import periods as insight_periods
 from tenants.models import Tenant
 from web.decorators import tenant_required
 from web.forms import RiskBoardFilterForm
@@ -23,7 +22,7 @@ from web.selectors import (
 
 def tenant_today(tenant: Tenant) -> dt.date:
     """Today's date in the tenant's time zone (ages and stage times count from it)."""
-    return timezone.localdate(timezone=ZoneInfo(tenant.timezone))
+    return insight_periods.tenant_today(timezone=tenant.timezone)
 
 
 @dataclass(frozen=True)
