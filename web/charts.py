@@ -79,7 +79,7 @@ def _pts(change: float) -> str:
     return f"{sign}{abs(change) * 100:.1f} pts"
 
 
-def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     """Round tick values covering [low, high] (about ``count`` of them)."""
     if high <= low:
         high = low + 1e-9 if high == low else low
@@ -87,8 +87,8 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
             return [low]
     raw_step = (high - low) / max(count - 1, 1)
     magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
-    start = math.floor(low / step) * step
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step * (1 - 1e-9))
+    start = math.floor(low / step + 1e-9) * step
     ticks = []
     value = start
     while value <= high + step * 1e-6:

@@ -21,6 +21,7 @@ REGIONS = ["North America", "Europe", "APAC"]
 PRODUCTS = ["Core", "Pro", "Enterprise"]
 SOURCES = ["Inbound", "Partner", "Outbound", "Referral"]
 STAGES = ["Qualified", "Demo", "Proposal", "Negotiation"]
+COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Hooli"]
 
 
 def build_pipeline(*, today: dt.date, closed: int = 480, open_deals: int = 60, seed: int = 7) -> list[Deal]:
@@ -42,7 +43,7 @@ def build_pipeline(*, today: dt.date, closed: int = 480, open_deals: int = 60, s
             Deal(
                 tenant_id=tenant_id,
                 crm_id=f"D-{index:04d}",
-                name=f"{rng.choice(['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli'])} {rng.choice(PRODUCTS)} #{index}",
+                name=f"{rng.choice(COMPANIES)} {rng.choice(PRODUCTS)} #{index}",
                 created_date=created,
                 closed_date=closed_on,
                 rep=rng.choice(reps),
