@@ -11,6 +11,7 @@ Severity names and the risk bands are plain strings so this module stays importa
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -551,5 +552,92 @@ def slip_candidates_sql(*, tenant_id: int, as_of: dt.date, settings: Mapping[str
             "window_days": int(settings["window_days"]),
             "min_push_days": int(settings["min_push_days"]),
             "critical_pushes": int(settings["critical_pushes"]),
+        },
+    )
+
+
+# --- segment deterioration -------------------------------------------------------------------
+
+# Segments compared month to month: their values mean the same thing every month (size bands
+# are re-cut monthly and "last stage reached" is partly the outcome, so neither is used).
+SEGMENT_DIMENSIONS = ("industry", "region", "product_type", "lead_source")
+
+
+@dataclass(frozen=True)
+class SegmentDrop:
+    """A segment whose win rate fell, with the numbers that show it (rates in [0, 1])."""
+
+    dimension: str
+    dimension_label: str
+    value: str
+    n_before: int
+    won_before: int
+    n_after: int
+    won_after: int
+    rate_before: float
+    rate_after: float
+    change_ci_low: float
+    change_ci_high: float
+    before_label: str
+    after_label: str
+    severity: str
+
+    @property
+    def change(self) -> float:
+        return self.rate_after - self.rate_before
+
+
+def _pts(value: float) -> str:
+    return f"{value * 100:+.1f}".replace("-", "−")
+
+
+def segment_drop_summary(drop: SegmentDrop) -> str:
+    return (
+        f"Win rate of {drop.dimension_label.lower()} {drop.value} fell "
+        f"{abs(drop.change) * 100:.1f} pts ({drop.rate_before * 100:.1f}% → {drop.rate_after * 100:.1f}%) "
+        f"in {drop.after_label} vs {drop.before_label} (n = {drop.n_after} vs {drop.n_before}); "
+        f"95% interval of the change {_pts(drop.change_ci_low)} to {_pts(drop.change_ci_high)} pts."
+    )
+
+
+def segment_deterioration_candidates_sql(*, drops: Sequence[SegmentDrop]) -> CandidateQuery:
+    """The segments in ``drops`` as candidate rows (computed in Python from a few aggregate rows)."""
+    sql = """
+        SELECT c.dedup_key, NULL::bigint, c.dimension, c.value, c.severity, c.title, c.summary,
+               c.evidence::jsonb
+        FROM unnest(%(keys)s::text[], %(dimensions)s::text[], %(values)s::text[],
+                    %(severities)s::text[], %(titles)s::text[], %(summaries)s::text[],
+                    %(evidence)s::text[])
+             AS c(dedup_key, dimension, value, severity, title, summary, evidence)
+    """
+    return CandidateQuery(
+        sql=sql,
+        params={
+            "keys": [dedup_key_for_segment(SEGMENT_DETERIORATION, d.dimension, d.value) for d in drops],
+            "dimensions": [d.dimension for d in drops],
+            "values": [d.value for d in drops],
+            "severities": [d.severity for d in drops],
+            "titles": [f"{d.dimension_label} {d.value}: win rate {_pts(d.change)} pts" for d in drops],
+            "summaries": [segment_drop_summary(d) for d in drops],
+            "evidence": [
+                json.dumps(
+                    {
+                        "dimension": d.dimension,
+                        "value": d.value,
+                        "n_before": d.n_before,
+                        "won_before": d.won_before,
+                        "n_after": d.n_after,
+                        "won_after": d.won_after,
+                        "rate_before": round(d.rate_before, 4),
+                        "rate_after": round(d.rate_after, 4),
+                        "change": round(d.change, 4),
+                        "change_ci_low": round(d.change_ci_low, 4),
+                        "change_ci_high": round(d.change_ci_high, 4),
+                        "before": d.before_label,
+                        "after": d.after_label,
+                    }
+                )
+                for d in drops
+            ],
         },
     )

@@ -234,10 +234,123 @@ def _slip_candidates(rule: AlertRule, knobs: dict[str, Any], as_of: dt.date) -> 
     return rules.slip_candidates_sql(tenant_id=tenant_id, as_of=as_of, settings=knobs)
 
 
+def _months_label(first: dt.date, last: dt.date) -> str:
+    return f"{first:%b %Y}" if first == last else f"{first:%b}–{last:%b %Y}"
+
+
+def _segment_metric_months_ensure(*, months: Sequence[dt.date]) -> None:
+    """Store any month's SegmentMetric rows that are missing (e.g. the first monthly run)."""
+    from insights.models import SegmentMetric
+    from insights.services import segment_metrics_refresh
+
+    stored = set(
+        SegmentMetric.objects.filter(month__in=months, dimension_key="all").values_list("month", flat=True)
+    )
+    for month in months:
+        if month not in stored:
+            segment_metrics_refresh(month=month)
+
+
+def segment_drops(*, as_of: dt.date, knobs: dict[str, Any]) -> list[rules.SegmentDrop]:
+    """Segments whose win rate over the last ``window_months`` closed months fell against the
+    ``window_months`` before, with the change's 95% interval below zero, at least ``min_sample``
+    closed deals on each side and a drop of at least ``min_drop_pts``.
+
+    Reads stored monthly SegmentMetric rows (one aggregate query); intervals are insights'
+    Wilson and Newcombe intervals.
+    """
+    from insights import stats
+    from insights.periods import add_months
+    from insights.selectors import DIMENSIONS
+
+    window = int(knobs["window_months"])
+    last = add_months(as_of, -1)
+    after_start = add_months(last, -(window - 1))
+    before_start = add_months(after_start, -window)
+    months = [add_months(before_start, offset) for offset in range(2 * window)]
+    _segment_metric_months_ensure(months=months)
+    sql = """
+        SELECT dimension_key, values ->> 0,
+               coalesce(sum(n) FILTER (WHERE month < %(after_start)s), 0),
+               coalesce(sum(won) FILTER (WHERE month < %(after_start)s), 0),
+               coalesce(sum(n) FILTER (WHERE month >= %(after_start)s), 0),
+               coalesce(sum(won) FILTER (WHERE month >= %(after_start)s), 0)
+        FROM insights_segmentmetric
+        WHERE tenant_id = %(tenant_id)s AND dimension_key = ANY(%(dimensions)s)
+          AND month >= %(before_start)s AND month <= %(last)s
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "tenant_id": require_tenant_id(),
+                "dimensions": list(rules.SEGMENT_DIMENSIONS),
+                "before_start": before_start,
+                "after_start": after_start,
+                "last": last,
+            },
+        )
+        rows = cursor.fetchall()
+    min_sample = int(knobs["min_sample"])
+    rows = [row for row in rows if row[2] >= min_sample and row[4] >= min_sample]
+    if not rows:
+        return []
+    won_before = [row[3] for row in rows]
+    n_before = [row[2] for row in rows]
+    won_after = [row[5] for row in rows]
+    n_after = [row[4] for row in rows]
+    rate_before, rate_after = stats.rate(won_before, n_before), stats.rate(won_after, n_after)
+    low_before, high_before = stats.wilson_interval(won_before, n_before)
+    low_after, high_after = stats.wilson_interval(won_after, n_after)
+    change_low, change_high = stats.newcombe_difference_interval(
+        rate_before=rate_before,
+        low_before=low_before,
+        high_before=high_before,
+        rate_after=rate_after,
+        low_after=low_after,
+        high_after=high_after,
+    )
+    min_drop = float(knobs["min_drop_pts"]) / 100
+    drops = []
+    for index, row in enumerate(rows):
+        change = float(rate_after[index] - rate_before[index])
+        if not (change_high[index] < 0 and -change >= min_drop):
+            continue
+        drops.append(
+            rules.SegmentDrop(
+                dimension=row[0],
+                dimension_label=DIMENSIONS[row[0]].label if row[0] in DIMENSIONS else row[0],
+                value=row[1] or "(unknown)",
+                n_before=int(row[2]),
+                won_before=int(row[3]),
+                n_after=int(row[4]),
+                won_after=int(row[5]),
+                rate_before=float(rate_before[index]),
+                rate_after=float(rate_after[index]),
+                change_ci_low=float(change_low[index]),
+                change_ci_high=float(change_high[index]),
+                before_label=_months_label(before_start, add_months(after_start, -1)),
+                after_label=_months_label(after_start, last),
+                # Critical when even the interval's optimistic end is a drop of min_drop_pts.
+                severity="critical" if -float(change_high[index]) >= min_drop else "warning",
+            )
+        )
+    return drops
+
+
+def _segment_deterioration_candidates(
+    rule: AlertRule, knobs: dict[str, Any], as_of: dt.date
+) -> rules.CandidateQuery | str:
+    return rules.segment_deterioration_candidates_sql(drops=segment_drops(as_of=as_of, knobs=knobs))
+
+
 CANDIDATE_BUILDERS: dict[str, CandidateBuilder] = {
     RuleKind.STALL: _stall_candidates,
     RuleKind.CYCLE_BREACH: _cycle_breach_candidates,
     RuleKind.SLIP: _slip_candidates,
+    RuleKind.SEGMENT_DETERIORATION: _segment_deterioration_candidates,
 }
 
 

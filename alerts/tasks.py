@@ -141,8 +141,9 @@ def schedule_tick(now_iso: str | None = None) -> list[dict[str, Any]]:
             if not claimed:
                 continue
             countdown = schedule.jitter_seconds(tenant_id=tenant.pk, job=due.job, config=config)
-            # Enqueue after the claim commits, so a job never runs before its ledger row exists.
-            transaction.on_commit(lambda t=tenant, d=due, c=countdown: _enqueue(t, d, c))
+            # The claim has committed (tenant_context's transaction ended), so the job's ledger
+            # row exists before the job can run.
+            _enqueue(tenant, due, countdown)
             enqueued.append(
                 {"tenant": tenant.slug, "job": due.job, "period": due.period_key, "countdown": countdown}
             )
@@ -216,19 +217,46 @@ def deliver_alerts(self: Any, tenant_id: int) -> dict[str, Any]:
     return {"delivered": delivery.delivered, "skipped": delivery.skipped_reason}
 
 
-@shared_task(
-    name="alerts.digests_send",
-    time_limit=30 * 60,
-    soft_time_limit=28 * 60,
-    **{**_task_options, "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPServerDisconnected)},
-)
+@shared_task(name="alerts.digests_send", time_limit=30 * 60, soft_time_limit=28 * 60, **_task_options)
 def digests_send(self: Any, tenant_id: int, on_iso: str, period_key: str | None = None) -> dict[str, Any]:
-    """Send the digests due on ``on_iso`` (daily ones every day, weekly ones on the digest weekday)."""
-    from alerts.digest import digests_send_due
+    """Plan the digests due on ``on_iso`` and enqueue one send per user.
+
+    The content (diagnosis, risk deals, alerts) is built once here; each user's email then goes
+    out in its own task and transaction, so one failure or retry never resends the others.
+    """
+    from alerts.digest import digest_plan
 
     run = _run_start(schedule.DIGESTS, period_key) if period_key else None
-    summary = digests_send_due(on=dt.date.fromisoformat(on_iso), dry_run=False)
-    result = summary.as_dict()
+    plan = digest_plan(on=dt.date.fromisoformat(on_iso))
+    sends = [(int(user.pk), frequency) for user, frequency in plan.recipients]
+    for user_id, frequency in sends:
+        # After commit: the children must see this transaction's ledger row.
+        transaction.on_commit(
+            lambda u=user_id, f=frequency: digest_send_one.delay(tenant_id, u, f, on_iso, plan.contents[f])
+        )
+    result = {"on": on_iso, "enqueued": len(sends)}
     if run is not None:
         _run_finish(run, result)
     return result
+
+
+@shared_task(
+    name="alerts.digest_send_one",
+    time_limit=5 * 60,
+    soft_time_limit=4 * 60,
+    **{
+        **_task_options,
+        "autoretry_for": (*TRANSIENT_ERRORS, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError),
+    },
+)
+def digest_send_one(
+    self: Any, tenant_id: int, user_id: int, frequency: str, on_iso: str, content: dict[str, Any]
+) -> dict[str, Any]:
+    """Send one user's digest (skipped when the ledger says this period's was already sent)."""
+    from django.contrib.auth import get_user_model
+
+    from alerts.digest import digest_send
+
+    user = get_user_model().objects.get(pk=user_id)
+    delivery = digest_send(user=user, frequency=frequency, on=dt.date.fromisoformat(on_iso), content=content)
+    return {"user_id": user_id, "sent": delivery is not None}

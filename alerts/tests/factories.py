@@ -62,3 +62,27 @@ def won_deal_with_history(
         ]
     )
     return deal
+
+
+def closed_deals_create(*, closed: dt.date, won: int, lost: int, **fields: Any) -> None:
+    """``won`` won and ``lost`` lost deals closed on ``closed`` (30-day cycle), in one INSERT."""
+    from tenants.context import require_tenant_id
+
+    tenant_id = require_tenant_id()
+    created = closed - dt.timedelta(days=30)
+    Deal.objects.bulk_create(
+        [
+            Deal(
+                tenant_id=tenant_id,
+                crm_id=f"C-{next(_numbers)}",
+                created_date=created,
+                closed_date=closed,
+                stage="Negotiation",
+                status=status,
+                amount=Decimal(5_000),
+                sales_cycle_days=30,
+                **fields,
+            )
+            for status in [DealStatus.WON] * won + [DealStatus.LOST] * lost
+        ]
+    )
