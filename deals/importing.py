@@ -1,0 +1,1332 @@
+"""The deal import engine shared by the CSV import, the UI upload and the API bulk upsert.
+
+Both front ends turn their input into :class:`CanonicalChunk` objects (raw text per canonical
+field, with the row number the user knows). One core then
+
+1. validates each chunk with vectorised work (per *distinct* value where a column repeats,
+   e.g. dates, stages, reps) and loops in Python over the bad rows only, to word errors;
+2. streams each chunk's valid rows with ``COPY`` into a TEMP staging table;
+3. finds duplicate deal ids across the whole input in SQL;
+4. when nothing is wrong, upserts reps and deals set-based (``INSERT … ON CONFLICT … DO UPDATE
+   … WHERE … IS DISTINCT FROM``) and records stage moves of known deals.
+
+Any invalid row rejects the whole input: :class:`ImportRejected` is raised so the caller's
+savepoint rolls back. Memory is flat in input size: one chunk is in Python at a time.
+
+The caller (deals.services) owns the transaction, the ImportRun row and the signals.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypedDict
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from deals.mapping import CANONICAL_FIELDS, DATE_FIELDS, MappingSpec, normalise_header, normalise_value
+
+CHUNK_ROWS = 50_000
+MAX_ERRORS = 100
+# Longest text kept in an unmapped column (Deal.extra); mapped fields have their own limits.
+EXTRA_CELL_MAX_CHARS = 10_000
+TEXT_LIMITS = {
+    "crm_id": 100,
+    "name": 300,
+    "rep_crm_id": 100,
+    "rep_name": 200,
+    "rep_email": 254,
+    "industry": 100,
+    "region": 100,
+    "product_type": 100,
+    "lead_source": 100,
+    "stage": 100,
+}
+# Deal.amount is numeric(16, 2): at most 14 digits before the decimal point.
+MAX_AMOUNT_INTEGER_DIGITS = 14
+MIN_YEAR, MAX_YEAR = 1900, 2200
+# How much of a file is read to find its header row; a header beyond this is refused.
+HEADER_PEEK_BYTES = 1024 * 1024
+
+# (column, SQL type) of the staging table, in COPY order.
+STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("row_number", "bigint"),
+    ("crm_id", "text"),
+    ("name", "text"),
+    ("created_date", "date"),
+    ("closed_date", "date"),
+    ("expected_close_date", "date"),
+    ("stage_entered_date", "date"),
+    ("rep_crm_id", "text"),
+    ("rep_name", "text"),
+    ("rep_email", "text"),
+    ("industry", "text"),
+    ("region", "text"),
+    ("product_type", "text"),
+    ("lead_source", "text"),
+    ("stage", "text"),
+    ("amount", "numeric(16,2)"),
+    ("currency", "text"),
+    ("status", "text"),
+    ("extra", "jsonb"),
+)
+STAGING_TABLE = "deal_import_staging"
+
+_COMPRESSED_MAGIC = {
+    b"PK\x03\x04": "zip (or an Excel .xlsx workbook)",
+    b"PK\x05\x06": "zip",
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"7z\xbc\xaf\x27\x1c": "7-Zip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"Rar!\x1a\x07": "RAR",
+}
+_OTHER_MAGIC = {
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "this is an Excel 97-2003 workbook, not CSV; save it as CSV UTF-8",
+    b"%PDF-": "this is a PDF document, not CSV",
+    b"\xff\xfe": "this file is UTF-16 encoded; save it as CSV UTF-8",
+    b"\xfe\xff": "this file is UTF-16 encoded; save it as CSV UTF-8",
+}
+_UTF8_BOM = codecs.BOM_UTF8
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
+_PLAIN_AMOUNT = re.compile(r"\d{1,14}(?:\.\d{1,2})?")
+_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+_LEADING_CODE = re.compile(r"^[A-Za-z]{3}\s*")
+_TRAILING_CODE = re.compile(r"\s*[A-Za-z]{3}$")
+_NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
+
+
+class RowError(TypedDict):
+    """One problem: the row as a spreadsheet shows it (header = 1; None for the whole file),
+    the column as the file names it (None when no single column is at fault), and why."""
+
+    row: int | None
+    column: str | None
+    reason: str
+
+
+class ImportRefused(Exception):
+    """The input as a whole cannot be read (too big, compressed, empty, malformed)."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(error["reason"] for error in errors))
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did (or, when rejected, found)."""
+
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    stage_changes: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    deal_ids: list[int] = field(default_factory=list)
+
+
+class ImportRejected(Exception):
+    """Raised inside the caller's savepoint when any row is invalid, so nothing is written."""
+
+    def __init__(self, outcome: ImportOutcome) -> None:
+        self.outcome = outcome
+        super().__init__(f"{outcome.rejected} invalid row(s)")
+
+
+def file_error(reason: str, *, row: int | None = None, column: str | None = None) -> RowError:
+    return {"row": row, "column": column, "reason": reason}
+
+
+def _excerpt(value: str, limit: int = 40) -> str:
+    """A value quoted for a message, shortened so a 1 MB cell does not make a 1 MB message."""
+    value = _SURROGATE.sub("\ufffd", value)
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical chunks: what both front ends produce
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CanonicalChunk:
+    """Up to CHUNK_ROWS input rows as raw text per canonical field.
+
+    ``rows``: the row number the user knows for each row (CSV: spreadsheet row; API: item
+    index). ``fields``: canonical field → object array of raw text (fields the input does not
+    feed are absent). ``conditions``: normalised source column → raw text, for value-map rules
+    such as ``IsWon=true``. ``extra``: unmapped column → raw text (CSV) and ``extra_json``: one
+    JSON object text per row (API). ``errors`` found while building the chunk mark rows bad.
+    """
+
+    rows: np.ndarray
+    fields: dict[str, np.ndarray]
+    conditions: dict[str, np.ndarray] = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    extra_json: np.ndarray | None = None
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    check_text: bool = False
+    invalid_text_reason: str = "not valid UTF-8; try --encoding latin-1"
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class CanonicalSource:
+    """Base of the two front ends. ``present_fields`` is final once ``chunks()`` is exhausted."""
+
+    present_fields: set[str]
+    has_extra: bool
+
+    def chunks(self) -> Iterator[CanonicalChunk]:
+        raise NotImplementedError
+
+    def column_label(self, canonical: str) -> str:
+        return canonical
+
+    def sha256_hex(self) -> str:
+        """Hash of the input read so far (the whole input once ``chunks()`` is exhausted)."""
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------------------
+# CSV front end
+# --------------------------------------------------------------------------------------------
+
+
+class GuardedStream(io.RawIOBase):
+    """Reads a binary file once: hashes it, enforces the size limit and notices bad bytes.
+
+    ``prefix`` is replayed first (the bytes already read to sniff the header). Invalid UTF-8
+    and NUL bytes only raise flags here; the validator then finds the exact rows and columns.
+    """
+
+    def __init__(self, raw: IO[bytes], *, prefix: bytes, limit: int, check_utf8: bool) -> None:
+        super().__init__()
+        self._raw = raw
+        self._pending = prefix
+        self._limit = limit
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self.saw_invalid_utf8 = False
+        self.saw_nul = False
+        self._decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._pending:
+            data, self._pending = self._pending[: len(buffer)], self._pending[len(buffer) :]
+        else:
+            data = self._raw.read(len(buffer))
+            self._account(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _account(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self._limit:
+            raise ImportRefused([file_error(_too_big_reason(self._limit))])
+        self.sha256.update(data)
+        if not self.saw_nul and b"\x00" in data:
+            self.saw_nul = True
+        if self._decoder is not None and not self.saw_invalid_utf8:
+            try:
+                self._decoder.decode(data, final=not data)
+            except UnicodeDecodeError:
+                self.saw_invalid_utf8 = True
+
+    def read_prefix(self) -> bytes:
+        """Read (and account for) the start of the file: enough for the header row."""
+        prefix = b""
+        while len(prefix) < HEADER_PEEK_BYTES:
+            block = self._raw.read(64 * 1024)
+            if not block:
+                break
+            self._account(block)
+            prefix += block
+            if b"\n" in prefix or b"\r" in prefix:
+                break
+        self._pending = prefix
+        return prefix
+
+
+def _too_big_reason(limit: int) -> str:
+    return f"the file is larger than the upload limit of {limit / 1024 / 1024:,.0f} MB; nothing was read"
+
+
+def _sniff(prefix: bytes) -> RowError | None:
+    """Refuse what is plainly not a CSV before parsing it."""
+    for magic, kind in _COMPRESSED_MAGIC.items():
+        if prefix.startswith(magic):
+            return file_error(f"this is a compressed file ({kind}), not CSV; unpack it and upload the CSV")
+    for magic, reason in _OTHER_MAGIC.items():
+        if prefix.startswith(magic):
+            return file_error(reason)
+    if not prefix.removeprefix(_UTF8_BOM).strip():
+        return file_error("the file is empty")
+    return None
+
+
+@dataclass
+class _ColumnPlan:
+    header: list[str]
+    field_sources: dict[str, list[int]]
+    conditions: dict[str, int]
+    extra: list[tuple[str, int]]
+    labels: dict[str, str]
+
+
+def _plan_columns(header: list[str], spec: MappingSpec) -> tuple[_ColumnPlan, list[RowError]]:
+    """Match the header against the spec: which column feeds which field, which are extra."""
+    errors: list[RowError] = []
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = normalise_header(name)
+        if not key:
+            continue
+        if key in positions:
+            errors.append(
+                file_error(
+                    f"duplicate column {name.strip()!r} (columns {positions[key] + 1} and {index + 1})",
+                    row=1,
+                    column=name.strip(),
+                )
+            )
+        else:
+            positions[key] = index
+    for source in spec.required:
+        if normalise_header(source) not in positions:
+            errors.append(file_error("required column is missing", row=1, column=source))
+
+    field_sources: dict[str, list[int]] = {}
+    labels: dict[str, str] = {}
+    used: set[int] = set()
+    for source, targets in spec.columns.items():
+        index = positions.get(normalise_header(source))
+        for target in targets:
+            labels.setdefault(target, source if index is None else header[index].strip())
+            if index is not None:
+                field_sources.setdefault(target, []).append(index)
+                used.add(index)
+        if index is not None and not targets:
+            used.add(index)  # mapped to null: deliberately ignored
+    condition_columns: dict[str, int] = {}
+    for value_map in spec.value_maps.values():
+        for column, _, _ in value_map.conditions:
+            if column in positions:
+                condition_columns[column] = positions[column]
+                used.add(positions[column])
+    extra = [
+        (header[index].strip(), index)
+        for key, index in positions.items()
+        if index not in used and header[index].strip()
+    ]
+    for canonical in CANONICAL_FIELDS:
+        labels.setdefault(canonical, canonical)
+    plan = _ColumnPlan(
+        header=header, field_sources=field_sources, conditions=condition_columns, extra=extra, labels=labels
+    )
+    return plan, errors
+
+
+_PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+class CsvSource(CanonicalSource):
+    """Canonical chunks from a CSV file, streamed with pandas in CHUNK_ROWS pieces."""
+
+    def __init__(self, raw: IO[bytes], *, spec: MappingSpec, encoding: str, limit: int) -> None:
+        self.spec = spec
+        self.encoding = encoding
+        utf8 = encoding.replace("_", "-").lower() in {"utf-8", "utf8"}
+        self.stream = GuardedStream(raw, prefix=b"", limit=limit, check_utf8=utf8)
+        prefix = self.stream.read_prefix()
+        refusal = _sniff(prefix)
+        if refusal is not None:
+            raise ImportRefused([refusal])
+        # A UTF-8 byte-order mark wins over the chosen encoding: it says what the file is.
+        self._header_encoding = "utf-8" if prefix.startswith(_UTF8_BOM) else encoding
+        header = self._read_header(prefix.removeprefix(_UTF8_BOM))
+        self.plan, errors = _plan_columns(header, spec)
+        if errors:
+            raise ImportRefused(errors)
+        self.present_fields = set(self.plan.field_sources)
+        self.has_extra = bool(self.plan.extra)
+
+    def _read_header(self, prefix: bytes) -> list[str]:
+        if b"\n" not in prefix and b"\r" not in prefix and len(prefix) >= HEADER_PEEK_BYTES:
+            raise ImportRefused([file_error("the header row is longer than 1 MB", row=1)])
+        text = prefix.decode(self._header_encoding, errors="surrogateescape")
+        try:
+            header = next(csv.reader(io.StringIO(text, newline=""), delimiter=self.spec.delimiter))
+        except (csv.Error, StopIteration) as error:
+            raise ImportRefused([file_error(f"the header row cannot be read: {error}", row=1)]) from error
+        bad = [name for name in header if _SURROGATE.search(name)]
+        if bad:
+            raise ImportRefused(
+                [file_error(f"row 1: not valid {self.encoding}; try --encoding latin-1", row=1)]
+            )
+        return header
+
+    def column_label(self, canonical: str) -> str:
+        return self.plan.labels.get(canonical, canonical)
+
+    def sha256_hex(self) -> str:
+        return self.stream.sha256.hexdigest()
+
+    def chunks(self) -> Iterator[CanonicalChunk]:
+        names = [f"c{index}" for index in range(len(self.plan.header))]
+        reader = pd.read_csv(
+            io.BufferedReader(self.stream, buffer_size=256 * 1024),
+            sep=self.spec.delimiter,
+            header=0,
+            names=names,
+            index_col=False,
+            dtype=object,
+            na_filter=False,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            engine="c",
+            encoding=self.encoding,
+            encoding_errors="surrogateescape",
+            chunksize=CHUNK_ROWS,
+        )
+        seen_rows = 0
+        try:
+            for frame in reader:
+                # Blank lines are kept by the parser (so row numbers match the spreadsheet) and
+                # dropped here.
+                rows = np.arange(seen_rows + 2, seen_rows + 2 + len(frame), dtype=np.int64)
+                seen_rows += len(frame)
+                columns = [frame[name].to_numpy(dtype=object) for name in names]
+                keep = _non_blank(columns)
+                if not keep.all():
+                    rows = rows[keep]
+                    columns = [column[keep] for column in columns]
+                if len(rows):
+                    yield self._canonical(rows, columns)
+        except pd.errors.ParserError as error:
+            raise ImportRefused([self._parser_error(error)]) from error
+        except UnicodeDecodeError as error:
+            raise ImportRefused(
+                [file_error(f"not valid {self.encoding}; try --encoding latin-1", row=seen_rows + 2)]
+            ) from error
+        finally:
+            reader.close()
+        if seen_rows == 0:
+            raise ImportRefused(
+                [file_error("the file has a header row but no data rows; nothing was changed")]
+            )
+
+    def _parser_error(self, error: Exception) -> RowError:
+        match = _PARSER_LINE.search(str(error))
+        if match:
+            expected, line, seen = (int(group) for group in match.groups())
+            return file_error(f"this row has {seen} cells but the header has {expected}", row=line)
+        return file_error(f"the file cannot be parsed as CSV: {str(error).strip()}")
+
+    def _canonical(self, rows: np.ndarray, columns: list[np.ndarray]) -> CanonicalChunk:
+        fields: dict[str, np.ndarray] = {}
+        for canonical, indexes in self.plan.field_sources.items():
+            values = columns[indexes[0]]
+            for index in indexes[1:]:
+                # Several columns feed one field: the first non-empty one wins.
+                values = np.where(_stripped(values) == "", columns[index], values)
+            fields[canonical] = values
+        return CanonicalChunk(
+            rows=rows,
+            fields=fields,
+            conditions={key: columns[index] for key, index in self.plan.conditions.items()},
+            extra={name: columns[index] for name, index in self.plan.extra},
+            check_text=self.stream.saw_invalid_utf8 or self.stream.saw_nul,
+            invalid_text_reason=f"not valid {self.encoding}; try --encoding latin-1",
+        )
+
+
+def _stripped(values: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(str.strip, values), dtype=object, count=len(values))
+
+
+def _non_blank(columns: list[np.ndarray]) -> np.ndarray:
+    """Rows with at least one non-empty cell (only rows empty in the first column are checked)."""
+    if not columns:
+        return np.zeros(0, dtype=bool)
+    keep = _stripped(columns[0]) != ""
+    candidates = np.flatnonzero(~keep)
+    for column in columns[1:]:
+        if not len(candidates):
+            break
+        filled = _stripped(column[candidates]) != ""
+        keep[candidates[filled]] = True
+        candidates = candidates[~filled]
+    return keep
+
+
+def csv_source(
+    *, file: IO[bytes] | str | Path, spec: MappingSpec, encoding: str, limit: int
+) -> tuple[CsvSource, Callable[[], None]]:
+    """Open ``file`` (binary file object or path) as a :class:`CsvSource`.
+
+    Returns the source and a function closing what was opened here. Raises ImportRefused for
+    a file above ``limit`` bytes (before reading it, when its size is known) or not a CSV.
+    """
+    opened: IO[bytes] | None = None
+    if isinstance(file, str | Path):
+        path = Path(file)
+        size: int | None = path.stat().st_size
+        opened = raw = path.open("rb")
+    else:
+        raw = file
+        size = getattr(file, "size", None)
+        if size is None:
+            try:
+                position = file.tell()
+                size = file.seek(0, io.SEEK_END) - position
+                file.seek(position)
+            except (AttributeError, OSError, ValueError):
+                size = None
+    try:
+        if size is not None and size > limit:
+            raise ImportRefused([file_error(_too_big_reason(limit))])
+        if size == 0:
+            raise ImportRefused([file_error("the file is empty")])
+        source = CsvSource(raw, spec=spec, encoding=encoding, limit=limit)
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
+
+    def close() -> None:
+        if opened is not None:
+            opened.close()
+
+    return source, close
+
+
+# --------------------------------------------------------------------------------------------
+# API front end
+# --------------------------------------------------------------------------------------------
+
+API_FIELDS = tuple(name for name in CANONICAL_FIELDS if name != "sales_cycle_days")
+
+
+def _api_text(value: Any) -> str:
+    """One API value as the text the validator reads; raises ValueError for unusable types."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
+    if isinstance(value, bool):
+        raise ValueError("must be text, a number or a date, not true/false")
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise ValueError(f"must be text, a number or a date, not {type(value).__name__}")
+
+
+class RecordSource(CanonicalSource):
+    """Canonical chunks from dicts keyed by canonical field names (API bulk upsert).
+
+    A field absent from every record is left untouched on known deals; a field present in some
+    records and missing from others is empty in those others. Unknown keys are errors.
+    """
+
+    def __init__(self, records: Iterable[Mapping[str, Any]], *, first_index: int = 0) -> None:
+        self._records = records
+        self._first_index = first_index
+        self.present_fields = set()
+        self.has_extra = False
+        self.digest = hashlib.sha256()
+
+    def sha256_hex(self) -> str:
+        return self.digest.hexdigest()
+
+    def chunks(self) -> Iterator[CanonicalChunk]:
+        batch: list[Mapping[str, Any]] = []
+        index = self._first_index
+        start = index
+        for record in self._records:
+            batch.append(record)
+            index += 1
+            if len(batch) >= CHUNK_ROWS:
+                yield self._chunk(batch, start)
+                batch, start = [], index
+        if batch:
+            yield self._chunk(batch, start)
+
+    def _chunk(self, batch: list[Mapping[str, Any]], start: int) -> CanonicalChunk:
+        count = len(batch)
+        errors: list[tuple[int, str, str]] = []
+        texts: dict[str, list[str]] = {}
+        extra_json = np.full(count, "{}", dtype=object)
+        for position, record in enumerate(batch):
+            if not isinstance(record, Mapping):
+                errors.append((position, "", "each item must be an object of field → value"))
+                continue
+            self.digest.update(json.dumps(record, sort_keys=True, default=str).encode("utf-8", "replace"))
+            for key, value in record.items():
+                if key == "extra":
+                    self.has_extra = True
+                    if value is None:
+                        continue
+                    if not isinstance(value, Mapping):
+                        errors.append((position, "extra", "extra must be an object"))
+                        continue
+                    try:
+                        encoded = json.dumps(value, ensure_ascii=False)
+                    except (TypeError, ValueError):
+                        errors.append((position, "extra", "extra must contain only JSON values"))
+                        continue
+                    if "\\u0000" in encoded:
+                        errors.append((position, "extra", "extra contains a NUL character"))
+                        continue
+                    extra_json[position] = encoded
+                elif key in API_FIELDS:
+                    try:
+                        text = _api_text(value)
+                    except ValueError as error:
+                        errors.append((position, key, str(error)))
+                        continue
+                    texts.setdefault(key, [""] * count)[position] = text
+                    self.present_fields.add(key)
+                else:
+                    errors.append((position, str(key), "unknown field"))
+        rows = np.arange(start, start + count, dtype=np.int64)
+        return CanonicalChunk(
+            rows=rows,
+            fields={key: np.array(values, dtype=object) for key, values in texts.items()},
+            extra_json=extra_json,
+            errors=errors,
+            check_text=True,
+            invalid_text_reason="not valid Unicode text",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+class _Column:
+    """A column as codes into its distinct values, so per-value work runs once per value."""
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: np.ndarray) -> None:
+        self.codes = codes
+        self.values = values
+
+    @classmethod
+    def of(cls, raw: np.ndarray, *, distinct: bool = False) -> _Column:
+        """``distinct``: nearly every value differs (ids, names); factorizing would not pay."""
+        if distinct:
+            return cls(np.arange(len(raw)), _stripped(raw))
+        codes, uniques = pd.factorize(raw)
+        return cls(codes, _stripped(np.asarray(uniques, dtype=object)))
+
+    @classmethod
+    def constant(cls, value: Any, length: int) -> _Column:
+        return cls(np.zeros(length, dtype=np.intp), np.array([value], dtype=object))
+
+    def map(self, function: Callable[[Any], Any]) -> np.ndarray:
+        """``function`` over the distinct values (object array aligned with ``values``)."""
+        return np.fromiter(map(function, self.values), dtype=object, count=len(self.values))
+
+    def rows(self, per_value: np.ndarray) -> np.ndarray:
+        return per_value[self.codes]
+
+
+@dataclass
+class ValidationContext:
+    """What validation needs beyond the spec: the tenant's stages and currency, column labels."""
+
+    spec: MappingSpec
+    stages: list[str]
+    default_currency: str
+    labels: Callable[[str], str]
+
+    def __post_init__(self) -> None:
+        self.stage_lookup = {stage.casefold(): stage for stage in self.stages}
+
+
+class _Errors:
+    """Collects row errors; keeps the first MAX_ERRORS per check and marks every bad row."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.bad = np.zeros(len(rows), dtype=bool)
+        self.items: list[RowError] = []
+
+    def add(self, mask: np.ndarray, column: str | None, reason: Callable[[int], str]) -> None:
+        positions = np.flatnonzero(mask)
+        if not len(positions):
+            return
+        self.bad[positions] = True
+        for position in positions[:MAX_ERRORS]:
+            self.items.append({"row": int(self.rows[position]), "column": column, "reason": reason(position)})
+
+    def add_per_value(self, column: _Column, messages: np.ndarray, label: str) -> None:
+        """``messages``: per distinct value, None or the reason that value is wrong."""
+        failing = messages != None  # noqa: E711  (element-wise comparison on an object array)
+        if failing.any():
+            self.add(column.rows(failing), label, lambda position: messages[column.codes[position]])
+
+
+_COPY_UNESCAPE = re.compile(r"\\(.)")
+_COPY_UNESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+
+
+@dataclass
+class ValidatedChunk:
+    """The valid rows of a chunk as COPY text, the chunk's errors and its bad-row count."""
+
+    copy_text: str
+    valid_rows: int
+    errors: list[RowError]
+    bad_rows: int
+
+    def first_row(self) -> dict[str, str | None]:
+        """The first valid row's staged values (None for NULL); used by single-deal writes."""
+        cells = self.copy_text.split("\n", 1)[0].split("\t")
+        return {
+            name: None
+            if cell == _COPY_NULL
+            else _COPY_UNESCAPE.sub(lambda match: _COPY_UNESCAPES.get(match[1], match[1]), cell)
+            for (name, _), cell in zip(STAGING_COLUMNS, cells, strict=True)
+        }
+
+
+def _text_column(chunk: CanonicalChunk, name: str, spec: MappingSpec) -> _Column:
+    raw = chunk.fields.get(name)
+    default = spec.defaults.get(name, "")
+    if raw is None:
+        return _Column.constant(default, len(chunk))
+    column = _Column.of(raw, distinct=name in ("crm_id", "name"))
+    if default:
+        column.values = np.where(column.values == "", default, column.values)
+    return column
+
+
+def _apply_value_map(chunk: CanonicalChunk, name: str, column: _Column, spec: MappingSpec) -> _Column:
+    """``column`` through the spec's value map for ``name`` (see deals.mapping.ValueMap).
+
+    Values no rule matches are kept as they are, except for ``status``, where they become None
+    (the caller reports them with the raw text from ``column``).
+    """
+    value_map = spec.value_maps.get(name)
+    if value_map is None:
+        return column
+    keep_unmatched = name != "status"
+
+    def fallback(value: str) -> str | None:
+        rule = value_map.empty if value == "" else value_map.otherwise
+        if rule is not None:
+            return rule
+        return value if keep_unmatched else None
+
+    def resolve(value: str) -> str | None:
+        mapped = value_map.exact.get(normalise_value(value))
+        return mapped if mapped is not None else fallback(value)
+
+    active = [rule for rule in value_map.conditions if rule[0] in chunk.conditions]
+    if not active:
+        return _Column(column.codes, column.map(resolve))
+    # Rules on other columns (``IsWon=true``) apply per row, between exact values and fallbacks.
+    rows = column.rows(column.map(lambda value: value_map.exact.get(normalise_value(value))))
+    for column_key, expected, output in active:
+        condition = _Column.of(chunk.conditions[column_key])
+        matches = condition.rows(condition.map(normalise_value) == expected)
+        rows = np.where((rows == None) & matches, output, rows)  # noqa: E711
+    unresolved = np.flatnonzero(rows == None)  # noqa: E711
+    if len(unresolved):
+        raw = column.rows(column.values)
+        rows[unresolved] = [fallback(value) for value in raw[unresolved]]
+    codes, uniques = pd.factorize(rows, use_na_sentinel=False)
+    return _Column(codes, np.asarray(uniques, dtype=object))
+
+
+def _parse_dates(values: np.ndarray, formats: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Parse distinct date texts with the spec's formats (first that fits wins).
+
+    Returns (datetime64[D] array with NaT where empty or bad, bool array: bad and non-empty).
+    """
+    parsed = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[D]")
+    remaining = np.flatnonzero(values != "")
+    for date_format in formats:
+        if not len(remaining):
+            break
+        attempt = pd.to_datetime(
+            pd.Series(values[remaining], dtype=object), format=date_format, errors="coerce"
+        )
+        ok = attempt.notna().to_numpy()
+        if ok.any():
+            parsed[remaining[ok]] = attempt[ok].to_numpy().astype("datetime64[D]")
+        remaining = remaining[~ok]
+    bad = np.zeros(len(values), dtype=bool)
+    bad[remaining] = True
+    return parsed, bad
+
+
+def _date_year(value: np.datetime64) -> int:
+    return int(str(value)[:4]) if not np.isnat(value) else 0
+
+
+def _amount(spec: MappingSpec) -> Callable[[str], tuple[str | None, str | None]]:
+    """Parser of one amount text → (plain decimal text, None) or (None, reason)."""
+    symbols = tuple(symbol for symbol in spec.currency_symbols if symbol)
+    thousands = spec.thousands_separator
+    decimal = spec.decimal_separator
+    grouping = (
+        re.compile(rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})*(?:{re.escape(decimal)}\d*)?")
+        if thousands
+        else None
+    )
+    label_format = f"1{thousands}234{decimal}56" if thousands else f"1234{decimal}56"
+
+    def parse(raw: str) -> tuple[str | None, str | None]:
+        if _PLAIN_AMOUNT.fullmatch(raw):
+            return raw, None
+        text = raw.replace("\u00a0", " ").replace("\u202f", " ").strip()
+        if not text:
+            return None, "amount is required"
+        if text.casefold() in _NOT_FINITE:
+            return None, f"{_excerpt(raw)} is not a finite number"
+        negative = False
+        if text.startswith("(") and text.endswith(")"):
+            negative, text = True, text[1:-1].strip()
+        for symbol in symbols:
+            text = text.replace(symbol, "")
+        text = text.strip()
+        if text.startswith("-") or text.endswith("-"):
+            negative, text = True, text.strip("-").strip()
+        text = text.removeprefix("+").strip()
+        if _LEADING_CODE.match(text) or _TRAILING_CODE.search(text):
+            text = _TRAILING_CODE.sub("", _LEADING_CODE.sub("", text)).strip()
+        if thousands and thousands in text:
+            if grouping is None or not grouping.fullmatch(text):
+                return None, f"{_excerpt(raw)} is not a number in the format {label_format}"
+            text = text.replace(thousands, "")
+        if decimal != ".":
+            if "." in text:
+                return None, f"{_excerpt(raw)} is not a number in the format {label_format}"
+            text = text.replace(decimal, ".")
+        if not _NUMBER.fullmatch(text):
+            return None, f"{_excerpt(raw)} is not a number"
+        if negative and text.strip("0.") != "":
+            return None, f"amount is negative ({_excerpt(raw)})"
+        integer_digits = len(text.split(".")[0].lstrip("0"))
+        if integer_digits > MAX_AMOUNT_INTEGER_DIGITS:
+            return None, f"amount {_excerpt(raw)} is too large (at most 14 digits before the decimal point)"
+        return text, None
+
+    return parse
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return _COPY_NULL
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_values(values: np.ndarray) -> np.ndarray:
+    """COPY text of each value: NULL for None, escaped text otherwise (cheap when no escapes)."""
+    texts = [value for value in values.tolist() if value is not None]
+    if len(texts) == len(values):
+        joined = "".join(texts)
+        if "\\" not in joined and "\t" not in joined and "\n" not in joined and "\r" not in joined:
+            return values
+    return np.fromiter(map(_copy_value, values), dtype=object, count=len(values))
+
+
+def validate_chunk(chunk: CanonicalChunk, context: ValidationContext) -> ValidatedChunk:
+    """Validate one chunk; return its valid rows as COPY text plus every problem found.
+
+    Row errors name the column as the input names it (``context.labels``). Pure: no database.
+    """
+    spec = context.spec
+    label = context.labels
+    count = len(chunk)
+    errors = _Errors(chunk.rows)
+    for position, column, reason in chunk.errors:
+        mask = np.zeros(count, dtype=bool)
+        mask[position] = True
+        errors.add(
+            mask, (label(column) if column in CANONICAL_FIELDS else column) or None, lambda _p, r=reason: r
+        )
+
+    if chunk.check_text:
+        _check_text(chunk, errors, label)
+
+    staged: dict[str, np.ndarray] = {"row_number": chunk.rows.astype(str).astype(object)}
+
+    # Deal id: required, unique (checked across the file in SQL), at most 100 characters.
+    crm = _text_column(chunk, "crm_id", spec)
+    errors.add_per_value(
+        crm,
+        crm.map(
+            lambda value: (
+                "deal id is empty"
+                if value == ""
+                else (
+                    f"deal id is {len(value):,} characters long; the limit is 100"
+                    if len(value) > 100
+                    else None
+                )
+            )
+        ),
+        label("crm_id"),
+    )
+    staged["crm_id"] = crm.rows(_copy_values(crm.values))
+
+    # Plain text fields: stripped, length-checked, kept verbatim (HTML stays text).
+    for name in (
+        "name",
+        "industry",
+        "region",
+        "product_type",
+        "lead_source",
+        "rep_crm_id",
+        "rep_name",
+        "rep_email",
+    ):
+        column = _apply_value_map(chunk, name, _text_column(chunk, name, spec), spec)
+        limit = TEXT_LIMITS[name]
+        human = CANONICAL_FIELDS[name]
+
+        def too_long(value: str, limit: int = limit, human: str = human, name: str = name) -> str | None:
+            if len(value) > limit:
+                return f"{human} is {len(value):,} characters long; the limit is {limit}"
+            if name == "rep_email" and value and not _EMAIL.fullmatch(value):
+                return f"{_excerpt(value)} is not an email address"
+            return None
+
+        errors.add_per_value(column, column.map(too_long), label(name))
+        values = column.values
+        if name.startswith("rep_"):
+            values = np.where(values == "", None, values)
+        staged[name] = column.rows(_copy_values(values))
+
+    # Stage: after the value map, one of the tenant's stages (matched without case).
+    stage = _apply_value_map(chunk, "stage", _text_column(chunk, "stage", spec), spec)
+    stage_names = ", ".join(context.stages)
+
+    def stage_of(value: str) -> tuple[str | None, str | None]:
+        if value == "":
+            return None, "stage is required"
+        known = context.stage_lookup.get(value.casefold())
+        if known is None:
+            return None, f"unknown stage {_excerpt(value)}; this workspace's stages are {stage_names}"
+        return known, None
+
+    stage_results = stage.map(stage_of)
+    errors.add_per_value(
+        stage, np.array([result[1] for result in stage_results], dtype=object), label("stage")
+    )
+    staged["stage"] = stage.rows(
+        _copy_values(np.array([result[0] for result in stage_results], dtype=object))
+    )
+
+    # Amount.
+    amount = _text_column(chunk, "amount", spec)
+    parse_amount = _amount(spec)
+    amount_results = amount.map(parse_amount)
+    errors.add_per_value(
+        amount, np.array([result[1] for result in amount_results], dtype=object), label("amount")
+    )
+    staged["amount"] = amount.rows(np.array([result[0] for result in amount_results], dtype=object))
+
+    # Currency: a 3-letter code, or the mapping's / tenant's default.
+    currency = _text_column(chunk, "currency", spec)
+    default_currency = spec.default_currency or context.default_currency
+    errors.add_per_value(
+        currency,
+        currency.map(
+            lambda value: (
+                None
+                if value == "" or _CURRENCY_CODE.fullmatch(value)
+                else f"currency {_excerpt(value)} is not a 3-letter code like USD"
+            )
+        ),
+        label("currency"),
+    )
+    staged["currency"] = currency.rows(
+        np.array([(value.upper() if value else default_currency) for value in currency.values], dtype=object)
+    )
+
+    # Dates: parsed once per distinct text; a bad one names the expected format.
+    formats = " or ".join(spec.date_formats)
+    dates: dict[str, np.ndarray] = {}
+    empty_dates: dict[str, np.ndarray] = {}
+    for name in DATE_FIELDS:
+        column = _text_column(chunk, name, spec)
+        parsed, bad = _parse_dates(column.values, spec.date_formats)
+        years = np.array([_date_year(value) for value in parsed])
+        out_of_range = ~bad & ~np.isnat(parsed) & ((years < MIN_YEAR) | (years > MAX_YEAR))
+        messages = np.full(len(parsed), None, dtype=object)
+        for position in np.flatnonzero(bad):
+            messages[position] = (
+                f"{_excerpt(column.values[position])} is not a valid date in the format {formats}"
+            )
+        for position in np.flatnonzero(out_of_range):
+            messages[position] = (
+                f"{_excerpt(column.values[position])} is outside the years {MIN_YEAR}–{MAX_YEAR}"
+            )
+        errors.add_per_value(column, messages, label(name))
+        parsed = np.where(out_of_range, np.datetime64("NaT"), parsed)
+        dates[name] = column.rows(parsed)
+        empty_dates[name] = column.rows(column.values == "")
+    created, closed, expected = dates["created_date"], dates["closed_date"], dates["expected_close_date"]
+    errors.add(empty_dates["created_date"], label("created_date"), lambda _p: "created date is required")
+
+    # Outcome: open / won / lost through the value map; closing rules follow from it.
+    raw_status = _text_column(chunk, "status", spec)
+    status_column = _apply_value_map(chunk, "status", raw_status, spec)
+    status = status_column.rows(status_column.values)
+    unknown_status = status == None  # noqa: E711
+    if unknown_status.any():
+        expected_words = _status_words(spec)
+
+        def unknown(position: int) -> str:
+            raw = raw_status.values[raw_status.codes[position]]
+            return f"unknown outcome {_excerpt(raw)}; expected {expected_words}"
+
+        errors.add(unknown_status, label("status"), unknown)
+    is_open = status == "open"
+    is_closed = (status == "won") | (status == "lost")
+    has_closed = ~np.isnat(closed)
+    if spec.open_deal_close_date == "expected_close_date":
+        move = is_open & has_closed
+        expected = np.where(move & np.isnat(expected), closed, expected)
+        closed = np.where(move, np.datetime64("NaT"), closed)
+        has_closed = ~np.isnat(closed)
+    else:
+        errors.add(
+            is_open & has_closed,
+            label("closed_date"),
+            lambda _p: "an open deal (empty outcome) cannot have a closed date",
+        )
+    errors.add(
+        is_closed & empty_dates["closed_date"],
+        label("closed_date"),
+        lambda position: f"a {status[position]} deal needs a closed date",
+    )
+    before = has_closed & ~np.isnat(created) & (closed < created)
+    errors.add(
+        before,
+        label("closed_date"),
+        lambda position: f"closed date {closed[position]} is before the created date {created[position]}",
+    )
+
+    for name, values in (
+        ("created_date", created),
+        ("closed_date", closed),
+        ("expected_close_date", expected),
+        ("stage_entered_date", dates["stage_entered_date"]),
+    ):
+        staged[name] = _iso_rows(values)
+    staged["status"] = _copy_values(status)
+
+    staged["extra"] = _extra_rows(chunk, errors)
+
+    keep = ~errors.bad
+    valid_rows = int(keep.sum())
+    if valid_rows:
+        columns = [staged[name][keep].tolist() for name, _ in STAGING_COLUMNS]
+        copy_text = "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+    else:
+        copy_text = ""
+    return ValidatedChunk(
+        copy_text=copy_text, valid_rows=valid_rows, errors=errors.items, bad_rows=int(errors.bad.sum())
+    )
+
+
+def _status_words(spec: MappingSpec) -> str:
+    value_map = spec.value_maps.get("status")
+    if value_map is None:
+        return "open, won or lost"
+    words = sorted(set(value_map.exact))
+    if value_map.empty is not None:
+        words.append("empty")
+    return ", ".join(repr(word) if word != "empty" else "empty (an open deal)" for word in words)
+
+
+def _iso_rows(values: np.ndarray) -> np.ndarray:
+    """datetime64[D] per row → COPY text (ISO date, or NULL for NaT), formatted once per date."""
+    days = values.astype("datetime64[D]").view(np.int64)
+    distinct, inverse = np.unique(days, return_inverse=True)
+    nat = np.datetime64("NaT").astype("datetime64[D]").view(np.int64)
+    texts = np.array(
+        [_COPY_NULL if day == nat else str(np.datetime64(int(day), "D")) for day in distinct], dtype=object
+    )
+    return texts[inverse.reshape(-1)]
+
+
+def _check_text(chunk: CanonicalChunk, errors: _Errors, label: Callable[[str], str]) -> None:
+    """Rows whose cells hold undecodable bytes or NUL characters (only run when the reader saw some)."""
+    sources = [(label(name), values) for name, values in chunk.fields.items()]
+    sources += list(chunk.extra.items())
+
+    def problem(value: str) -> str | None:
+        if _SURROGATE.search(value):
+            return chunk.invalid_text_reason
+        if "\x00" in value:
+            return "contains a NUL byte (binary data?)"
+        return None
+
+    for column_label, values in sources:
+        column = _Column.of(values)
+        errors.add_per_value(column, column.map(problem), column_label)
+
+
+def _extra_rows(chunk: CanonicalChunk, errors: _Errors) -> np.ndarray:
+    """Deal.extra as COPY text of one JSON object per row (unmapped CSV columns, or API ``extra``)."""
+    count = len(chunk)
+    if chunk.extra_json is not None:
+        return _copy_values(chunk.extra_json)
+    if not chunk.extra:
+        return np.full(count, "{}", dtype=object)
+    parts: list[list[str]] = []
+    for name, raw in chunk.extra.items():
+        column = _Column.of(raw)
+        errors.add_per_value(
+            column,
+            column.map(
+                lambda value: (
+                    f"cell is {len(value):,} characters long; the limit is {EXTRA_CELL_MAX_CHARS:,}"
+                    if len(value) > EXTRA_CELL_MAX_CHARS
+                    else None
+                )
+            ),
+            name,
+        )
+        key = json.dumps(name, ensure_ascii=False)
+        encoded = column.map(
+            lambda value, key=key: (key + ":" + json.dumps(value, ensure_ascii=False)).replace("\\", "\\\\")
+        )
+        parts.append(column.rows(encoded).tolist())
+    return np.fromiter(
+        ("{" + ",".join(row) + "}" for row in zip(*parts, strict=True)), dtype=object, count=count
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Staging and the set-based upsert
+# --------------------------------------------------------------------------------------------
+
+# Fields an input may leave out; when it does, known deals keep their value.
+OPTIONAL_FIELDS = ("name", "expected_close_date", "industry", "region", "product_type", "lead_source")
+
+
+def _create_staging(cursor: Any) -> None:
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in STAGING_COLUMNS)
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING_TABLE}")
+    cursor.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({columns}) ON COMMIT DROP")
+
+
+def _copy_into_staging(cursor: Any, text: str) -> None:
+    names = ", ".join(name for name, _ in STAGING_COLUMNS)
+    with cursor.copy(f"COPY pg_temp.{STAGING_TABLE} ({names}) FROM STDIN") as copy:
+        copy.write(text.encode("utf-8"))
+
+
+def _duplicate_errors(cursor: Any, crm_label: str) -> tuple[int, list[RowError]]:
+    """Rows repeating a deal id seen earlier in the input: (how many, the first MAX_ERRORS)."""
+    cursor.execute(
+        f"""
+        WITH numbered AS (
+            SELECT crm_id, row_number,
+                   first_value(row_number) OVER (PARTITION BY crm_id ORDER BY row_number) AS first_row
+            FROM pg_temp.{STAGING_TABLE}
+            WHERE crm_id IN (
+                SELECT crm_id FROM pg_temp.{STAGING_TABLE} GROUP BY crm_id HAVING count(*) > 1
+            )
+        )
+        SELECT crm_id, row_number, first_row, count(*) OVER () FROM numbered
+        WHERE row_number <> first_row ORDER BY row_number LIMIT %s
+        """,
+        [MAX_ERRORS],
+    )
+    found = cursor.fetchall()
+    if not found:
+        return 0, []
+    errors: list[RowError] = [
+        {
+            "row": int(row_number),
+            "column": crm_label,
+            "reason": f"deal id {_excerpt(crm_id)} also appears on row {first_row}",
+        }
+        for crm_id, row_number, first_row, _ in found
+    ]
+    return int(found[0][3]), errors
+
+
+def _upsert_sql(present: set[str]) -> str:
+    """The one statement that upserts staged deals and records stage moves of known deals."""
+    updated = ["created_date", "closed_date", "stage", "amount", "currency", "status", "sales_cycle_days"]
+    updated += [name for name in OPTIONAL_FIELDS if name in present]
+    if "rep_crm_id" in present:
+        updated.append("rep_id")
+    if "extra" in present:
+        updated.append("extra")
+    assignments = ",\n            ".join(f"{name} = EXCLUDED.{name}" for name in updated)
+    compared_old = ", ".join(f"d.{name}" for name in updated)
+    compared_new = ", ".join(f"EXCLUDED.{name}" for name in updated)
+    entered_changed = ""
+    if "stage_entered_date" in present:
+        entered_changed = (
+            "\n            OR (EXCLUDED.stage_entered_date IS NOT NULL"
+            " AND EXCLUDED.stage_entered_date IS DISTINCT FROM d.stage_entered_date)"
+        )
+    return f"""
+    WITH staged AS (
+        SELECT s.*, r.id AS rep_id
+        FROM pg_temp.{STAGING_TABLE} s
+        LEFT JOIN deals_rep r ON r.tenant_id = %(tenant)s AND r.crm_id = s.rep_crm_id
+    ),
+    old AS (
+        SELECT d.id, d.stage, d.amount, d.closed_date, d.expected_close_date, d.status
+        FROM deals_deal d JOIN pg_temp.{STAGING_TABLE} s ON s.crm_id = d.crm_id
+        WHERE d.tenant_id = %(tenant)s
+    ),
+    up AS (
+        INSERT INTO deals_deal AS d (
+            tenant_id, crm_id, name, created_date, closed_date, expected_close_date, rep_id,
+            industry, region, product_type, lead_source, stage, stage_entered_date, amount,
+            currency, status, sales_cycle_days, extra, created_at, updated_at
+        )
+        SELECT %(tenant)s, crm_id, COALESCE(name, ''), created_date, closed_date,
+               expected_close_date, rep_id, COALESCE(industry, ''), COALESCE(region, ''),
+               COALESCE(product_type, ''), COALESCE(lead_source, ''), stage, stage_entered_date,
+               amount, currency, status, closed_date - created_date, COALESCE(extra, '{{}}'),
+               now(), now()
+        FROM staged
+        ON CONFLICT (tenant_id, crm_id) DO UPDATE SET
+            {assignments},
+            stage_entered_date = CASE
+                WHEN EXCLUDED.stage_entered_date IS NOT NULL THEN EXCLUDED.stage_entered_date
+                WHEN d.stage IS DISTINCT FROM EXCLUDED.stage THEN %(today)s::date
+                ELSE d.stage_entered_date END,
+            updated_at = now()
+        WHERE ({compared_old}) IS DISTINCT FROM ({compared_new}){entered_changed}
+        RETURNING d.id, d.stage, d.amount, d.closed_date, d.expected_close_date, d.status,
+                  d.stage_entered_date
+    ),
+    moves AS (
+        INSERT INTO deals_dealstagechange
+            (tenant_id, deal_id, from_stage, to_stage, changed_on, source, recorded_at)
+        SELECT %(tenant)s, up.id, old.stage, up.stage, COALESCE(up.stage_entered_date, %(today)s::date),
+               %(source)s, now()
+        FROM up JOIN old ON old.id = up.id
+        WHERE old.stage IS DISTINCT FROM up.stage
+        RETURNING 1
+    )
+    SELECT count(*) FILTER (WHERE old.id IS NULL),
+           count(*) FILTER (WHERE old.id IS NOT NULL),
+           (SELECT count(*) FROM moves),
+           COALESCE(array_agg(up.id ORDER BY up.id) FILTER (
+               WHERE old.id IS NULL
+                  OR (old.stage, old.amount, old.closed_date, old.expected_close_date, old.status)
+                     IS DISTINCT FROM (up.stage, up.amount, up.closed_date, up.expected_close_date, up.status)
+           ), '{{}}')
+    FROM up LEFT JOIN old ON old.id = up.id
+    """
+
+
+_REP_UPSERT = f"""
+    INSERT INTO deals_rep AS r (tenant_id, crm_id, name, email, active)
+    SELECT %(tenant)s, rep_crm_id, COALESCE(max(rep_name), ''), COALESCE(max(rep_email), ''), true
+    FROM pg_temp.{STAGING_TABLE}
+    WHERE rep_crm_id IS NOT NULL
+    GROUP BY rep_crm_id
+    ON CONFLICT (tenant_id, crm_id) DO UPDATE SET
+        name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE r.name END,
+        email = CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email ELSE r.email END
+    WHERE (EXCLUDED.name <> '' AND EXCLUDED.name IS DISTINCT FROM r.name)
+       OR (EXCLUDED.email <> '' AND EXCLUDED.email IS DISTINCT FROM r.email)
+"""
+
+
+def run_import(
+    source: CanonicalSource, *, context: ValidationContext, tenant_id: int, today: dt.date, change_source: str
+) -> ImportOutcome:
+    """Validate, stage and upsert everything ``source`` yields, as the active tenant.
+
+    Must run inside a transaction (a savepoint) the caller rolls back on any exception: on an
+    invalid input it raises :class:`ImportRejected` (carrying the errors) after staging, so
+    nothing it wrote survives; ImportRefused from the source propagates the same way.
+    """
+    outcome = ImportOutcome()
+    errors: list[RowError] = []
+    with connection.cursor() as cursor:
+        _create_staging(cursor)
+        try:
+            for chunk in source.chunks():
+                outcome.rows_read += len(chunk)
+                validated = validate_chunk(chunk, context)
+                outcome.rejected += validated.bad_rows
+                errors.extend(validated.errors)
+                if validated.valid_rows:
+                    _copy_into_staging(cursor, validated.copy_text)
+        except ImportRefused as refused:
+            outcome.errors = (
+                sorted(errors, key=_error_order)[: MAX_ERRORS - len(refused.errors)] + refused.errors
+            )
+            raise ImportRejected(outcome) from refused
+        cursor.execute(f"ANALYZE pg_temp.{STAGING_TABLE}")
+        duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
+        outcome.rejected += duplicates
+        errors.extend(duplicate_errors)
+        if errors or outcome.rejected:
+            outcome.errors = sorted(errors, key=_error_order)[:MAX_ERRORS]
+            raise ImportRejected(outcome)
+        if outcome.rows_read == 0:
+            outcome.errors = [file_error("there are no rows to import; nothing was changed")]
+            raise ImportRejected(outcome)
+
+        params = {"tenant": tenant_id, "today": today, "source": change_source}
+        if "rep_crm_id" in source.present_fields:
+            cursor.execute(_REP_UPSERT, params)
+        present = set(source.present_fields)
+        if source.has_extra:
+            present.add("extra")
+        cursor.execute(_upsert_sql(present), params)
+        created, updated, moves, deal_ids = cursor.fetchone()
+        cursor.execute(f"DROP TABLE pg_temp.{STAGING_TABLE}")
+    outcome.created = int(created)
+    outcome.updated = int(updated)
+    outcome.unchanged = outcome.rows_read - outcome.created - outcome.updated
+    outcome.stage_changes = int(moves)
+    outcome.deal_ids = list(deal_ids)
+    return outcome
+
+
+def _error_order(error: RowError) -> tuple[int, str]:
+    return (error["row"] if error["row"] is not None else -1, error["column"] or "")
