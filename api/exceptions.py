@@ -126,8 +126,10 @@ def _error_type(exc: Exception) -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every failure becomes the one error shape."""
-    # Like ATOMIC_REQUESTS: whatever the failed request wrote inside the tenant transaction is undone.
-    if transaction.get_connection().in_atomic_block:
+    # Like ATOMIC_REQUESTS: what a failed request wrote inside its tenant transaction is undone.
+    # Only that transaction: without a tenant, TenantMiddleware opened none to mark.
+    request = context.get("request")
+    if getattr(getattr(request, "_request", None), "tenant", None) is not None:
         transaction.set_rollback(True)
 
     if isinstance(exc, Http404):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
@@ -17,6 +20,17 @@ from deals.models import Deal, DealStatus
 
 class QueryFilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            # django-filter ignores an empty value; for a number or a time it is a client error.
+            empty = {
+                name: ["Must not be empty."]
+                for name, declared in filterset_class.base_filters.items()
+                if not isinstance(declared, django_filters.CharFilter | django_filters.MultipleChoiceFilter)
+                and request.query_params.get(name) == ""
+            }
+            if empty:
+                raise InvalidRequest("A query parameter is not valid.", errors=empty)
         try:
             return super().filter_queryset(request, queryset, view)
         except ValidationError as error:
@@ -38,6 +52,10 @@ class TiebreakOrderingFilter(OrderingFilter):
         return valid
 
     def get_ordering(self, request: Request, queryset: QuerySet, view: Any) -> list[str]:
+        raw = request.query_params.get(self.ordering_param)
+        if raw is not None and (raw == "" or "," in raw):
+            message = "Give one field to order by, optionally prefixed with '-'."
+            raise InvalidRequest(message, errors={self.ordering_param: [message]})
         ordering = list(super().get_ordering(request, queryset, view) or [])
         if not any(field.lstrip("-") in {"id", "pk"} for field in ordering):
             ordering.append("-id" if ordering and ordering[0].startswith("-") else "id")
@@ -57,6 +75,35 @@ class TiebreakOrderingFilter(OrderingFilter):
         ]
 
 
+# The largest amount a deal can hold (16 digits, 2 of them decimals).
+MAX_AMOUNT = Decimal("99999999999999.99")
+
+
+@extend_schema_field({"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)})
+class AmountFilter(django_filters.NumberFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", Decimal(0))
+        kwargs.setdefault("max_value", MAX_AMOUNT)
+        super().__init__(*args, **kwargs)
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 time in any offset, compared in UTC.
+
+    PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows, so the value is converted
+    first; a time whose UTC equivalent falls outside year 1–9999 is clamped to that range.
+    """
+
+    def filter(self, qs: QuerySet, value: dt.datetime | None) -> QuerySet:
+        if value is not None:
+            try:
+                value = value.astimezone(dt.UTC)
+            except OverflowError:
+                value = dt.datetime.min if value.year == 1 else dt.datetime.max
+                value = value.replace(tzinfo=dt.UTC)
+        return super().filter(qs, value)
+
+
 class DealFilter(django_filters.FilterSet):
     crm_id = django_filters.CharFilter(help_text="The CRM's deal id (exact).")
     status = django_filters.MultipleChoiceFilter(
@@ -68,13 +115,9 @@ class DealFilter(django_filters.FilterSet):
     region = django_filters.CharFilter(help_text="Segment: region (exact).")
     product_type = django_filters.CharFilter(help_text="Segment: product type (exact).")
     lead_source = django_filters.CharFilter(help_text="Segment: lead source (exact).")
-    amount_min = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="gte", help_text="Amount ≥ this."
-    )
-    amount_max = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="lte", help_text="Amount ≤ this."
-    )
-    updated_since = django_filters.IsoDateTimeFilter(
+    amount_min = AmountFilter(field_name="amount", lookup_expr="gte", help_text="Amount ≥ this.")
+    amount_max = AmountFilter(field_name="amount", lookup_expr="lte", help_text="Amount ≤ this.")
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Only deals changed at or after this ISO 8601 time (e.g. 2024-05-01T00:00:00Z).",

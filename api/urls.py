@@ -25,5 +25,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     # Last: any other /api/ path answers 404 in the API's JSON error shape, not an HTML page.
-    re_path(r"^.*$", api_not_found, name="not-found"),
+    re_path(r"^[\s\S]*$", api_not_found, name="not-found"),
 ]

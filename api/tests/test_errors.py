@@ -69,3 +69,15 @@ def test_a_body_over_the_size_limit_is_413(settings, writer_a):
     response = writer_a.post("/api/v1/deals", {"name": "x" * 200}, format="json")
     assert response.status_code == 413
     assert response.json()["type"] == "payload_too_large"
+
+
+def test_a_nul_character_in_a_query_parameter_is_400(client_a):
+    response = client_a.get("/api/v1/deals", {"crm_id": "D-1\x00"})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["crm_id"]
+
+
+def test_an_offset_postgresql_cannot_store_still_filters(client_a, deal_a):
+    response = client_a.get("/api/v1/deals", {"updated_since": "2000-01-01T00:00:00-16:21"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1

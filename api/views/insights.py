@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,11 +19,24 @@ from insights.services import diagnose
 
 # Dates outside this window are refused (400) rather than fed to period arithmetic.
 EARLIEST_AS_OF = dt.date(1970, 1, 1)
-LATEST_AS_OF = dt.date(2200, 1, 1)
+LATEST_AS_OF = dt.date(2199, 12, 31)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date", "pattern": r"^(19[7-9][0-9]|2[01][0-9][0-9])-[0-9]{2}-[0-9]{2}$"}
+)
+class AnalysisDateField(serializers.DateField):
+    """A YYYY-MM-DD date from 1970 to 2199 (the schema says so, for generated clients)."""
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        day = super().to_internal_value(value)
+        if not EARLIEST_AS_OF <= day <= LATEST_AS_OF:
+            raise serializers.ValidationError(f"Must be between {EARLIEST_AS_OF} and {LATEST_AS_OF}.")
+        return day
 
 
 class PeriodQuerySerializer(serializers.Serializer):
-    as_of = serializers.DateField(
+    as_of = AnalysisDateField(
         required=False,
         help_text="Exclusive end of the analysis, YYYY-MM-DD; default today in the tenant's time zone. "
         "Only deals closed before it count.",
@@ -38,11 +51,6 @@ class PeriodQuerySerializer(serializers.Serializer):
         help_text="Use the period containing `as_of` up to `as_of` instead of the last complete one.",
     )
 
-    def validate_as_of(self, value: dt.date) -> dt.date:
-        if not EARLIEST_AS_OF <= value <= LATEST_AS_OF:
-            raise serializers.ValidationError(f"Must be between {EARLIEST_AS_OF} and {LATEST_AS_OF}.")
-        return value
-
 
 class DiagnosisQuerySerializer(PeriodQuerySerializer):
     compare = serializers.ChoiceField(
@@ -52,9 +60,16 @@ class DiagnosisQuerySerializer(PeriodQuerySerializer):
     )
 
 
+# One dimension, or a pair joined by "+" (either order is accepted; the schema lists one).
+DIMENSION_SET_CHOICES = [
+    *insight_selectors.SINGLE_DIMENSIONS,
+    *("+".join(pair) for pair in insight_selectors.DIMENSION_PAIRS),
+]
+
+
 class SegmentQuerySerializer(PeriodQuerySerializer):
     dimensions = serializers.ListField(
-        child=serializers.CharField(),
+        child=serializers.ChoiceField(choices=DIMENSION_SET_CHOICES),
         required=False,
         help_text="Dimension sets to break down by, repeatable: one dimension (`region`) or a pair "
         "joined by `+` (`industry+region`). Dimensions: "
@@ -63,16 +78,7 @@ class SegmentQuerySerializer(PeriodQuerySerializer):
     )
 
     def validate_dimensions(self, value: list[str]) -> list[tuple[str, ...]]:
-        sets = []
-        for item in value:
-            keys = tuple(item.split("+"))
-            unknown = [key for key in keys if key not in insight_selectors.DIMENSIONS]
-            if unknown or not 1 <= len(keys) <= 2 or len(set(keys)) != len(keys):
-                raise serializers.ValidationError(
-                    f"{item!r} is not a dimension or a pair of distinct dimensions joined by '+'."
-                )
-            sets.append(keys)
-        return sets
+        return list(dict.fromkeys(tuple(item.split("+")) for item in value))
 
 
 class DiagnosisSerializer(serializers.Serializer):
