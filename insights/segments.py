@@ -76,8 +76,18 @@ def flag_segments(
         below_min_sample=below,
         p_value=p_values,
         p_value_adjusted=adjusted,
-        flag=np.where(flagged, direction, None),
+        flag=[str(side) if flag else None for side, flag in zip(direction, flagged, strict=True)],
     )
+
+
+def rep_flag_confidence(ranked_reps: int, *, level: float = FLAG_LEVEL) -> float:
+    """Two-sided confidence whose upper bound is a one-sided Bonferroni bound at ``level``.
+
+    Flagging asks one question per rep — is it below the team? — so the family-wise error
+    over ``ranked_reps`` reps is held at ``level`` by a one-sided level/k test each, i.e. the
+    upper end of a two-sided (1 − 2·level/k) interval.
+    """
+    return 1 - 2 * level / max(ranked_reps, 1)
 
 
 def rep_table(
@@ -88,24 +98,32 @@ def rep_table(
     ``frame`` has one row per rep (n, won, amount sums, ``label``). The Beta prior is fitted
     across all reps with deals; ``shrunk_rate`` and its credible interval come from each rep's
     posterior. Reps with at least ``min_sample`` closed deals are ranked by shrunk rate (1 =
-    best); the rest have rank None and ``below_min_sample``. A rep is flagged "below" only when
-    ranked and its whole posterior interval lies below the team's win rate. Returns the table
-    sorted by rank (unranked last) and the prior (None without reps).
+    best); the rest have rank None and ``below_min_sample``. A ranked rep is flagged "below"
+    only when its Wilson interval at :func:`rep_flag_confidence` (``flag_ci_high``) lies
+    wholly below the team's win rate — the evidence is the rep's own record, with the
+    multiple comparisons across reps accounted for. Returns the table sorted by rank (unranked
+    last) and the prior (None without reps).
     """
     if frame.empty or team_n == 0:
-        return frame.assign(shrunk_rate=[], shrunk_ci_low=[], shrunk_ci_high=[], rank=[], flag=[]), None
+        empty = frame.assign(
+            shrunk_rate=[], shrunk_ci_low=[], shrunk_ci_high=[], flag_ci_high=[], rank=[], flag=[]
+        )
+        return empty.assign(below_min_sample=[]), None
     table = rate_columns(frame)
     prior = stats.beta_prior_fit(won=table["won"], n=table["n"])
     shrunk = stats.shrunk_rates(won=table["won"], n=table["n"], prior=prior)
     team_rate = team_won / team_n
     below = table["n"].to_numpy() < min_sample
-    flagged = ~below & (shrunk.ci_high < team_rate)
+    confidence = rep_flag_confidence(int((~below).sum()))
+    _, flag_high = stats.wilson_interval(table["won"], table["n"], confidence=confidence)
+    flagged = ~below & (flag_high < team_rate)
     table = table.assign(
         shrunk_rate=shrunk.rate,
         shrunk_ci_low=shrunk.ci_low,
         shrunk_ci_high=shrunk.ci_high,
+        flag_ci_high=flag_high,
         below_min_sample=below,
-        flag=np.where(flagged, "below", None),
+        flag=["below" if flag else None for flag in flagged],
     )
     ranked = table[~below].sort_values(["shrunk_rate", "label"], ascending=[False, True])
     table["rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(table.index)
@@ -122,6 +140,30 @@ def top_to_bottom_gap(table: pd.DataFrame) -> dict[str, float | None]:
         "shrunk": float(ranked["shrunk_rate"].max() - ranked["shrunk_rate"].min()),
         "raw": float(ranked["win_rate"].max() - ranked["win_rate"].min()),
     }
+
+
+def prior_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Empirical-Bayes shrunk win rate per segment, for weighting open pipeline.
+
+    ``frame`` has one row per segment with ``values``, ``n`` and ``won``. Returns columns
+    values, n, won, prior_rate, with the fitted prior's mean (the rate for a segment with no
+    history) in ``attrs["prior_mean"]``; empty with prior_mean NaN when there are no deals.
+    """
+    frame = frame[frame["n"] > 0] if not frame.empty else frame
+    if frame.empty:
+        empty = pd.DataFrame(columns=["values", "n", "won", "prior_rate"])
+        empty.attrs["prior_mean"] = math.nan
+        return empty
+    prior = stats.beta_prior_fit(won=frame["won"], n=frame["n"])
+    shrunk = stats.shrunk_rates(won=frame["won"], n=frame["n"], prior=prior)
+    result = frame[["values", "n", "won"]].assign(prior_rate=shrunk.rate)
+    result.attrs["prior_mean"] = prior.mean
+    return result
+
+
+def clean_text(value: object) -> str | None:
+    """JSON-ready optional text: pandas' missing markers (NaN, NA, None) → None."""
+    return value if isinstance(value, str) else None
 
 
 def clean_number(value: object, digits: int = 6) -> float | int | None:

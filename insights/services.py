@@ -8,19 +8,19 @@ mix or conversion, and where — as one JSON-ready document (schema in docs/insi
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
-from insights import decomposition, segments, selectors, stats
+from insights import decomposition, document, segments, selectors
+from insights.cube import SUM_COLUMNS, Cube, band_edges_from_histogram, display_value, size_band_labels
 from insights.models import SegmentMetric
 from insights.periods import (
     Compare,
+    ComparedPeriods,
     Period,
     PeriodKind,
     add_months,
@@ -33,291 +33,13 @@ from tenants.context import require_tenant_id, tenant_context
 from tenants.models import Tenant
 
 # "Last stage reached" is partly an outcome of the deal (lost deals stop early), so a shift in
-# it explains nothing; it is decomposed and shown but never ranked as a contributor.
+# it explains nothing; it is decomposed and shown but never ranked or used as an adjuster.
 UNRANKED_DIMENSIONS = ("stage",)
-
-
-def _estimate(row: pd.Series | None, period: Period, *, weighted: bool) -> dict[str, Any]:
-    if row is None:
-        return {"period": period.label, "rate": None, "n": 0, "ci_low": 0.0, "ci_high": 1.0}
-    if weighted:
-        return {
-            "period": period.label,
-            "rate": clean_number(row["weighted_win_rate"]),
-            "n": int(row["n"]),
-            "amount": clean_number(row["amount_sum"], 2),
-            "won_amount": clean_number(row["won_amount_sum"], 2),
-            "ci_low": clean_number(row["weighted_ci_low"]),
-            "ci_high": clean_number(row["weighted_ci_high"]),
-        }
-    return {
-        "period": period.label,
-        "rate": clean_number(row["win_rate"]),
-        "n": int(row["n"]),
-        "won": int(row["won"]),
-        "ci_low": clean_number(row["ci_low"]),
-        "ci_high": clean_number(row["ci_high"]),
-    }
-
-
-def _comparison(before: pd.Series | None, after: pd.Series | None, *, weighted: bool) -> dict[str, Any]:
-    """Change from ``before`` to ``after`` with its interval, p-value and verdict."""
-    subject = "Revenue-weighted win rate" if weighted else "Win rate"
-    if before is None or after is None:
-        return {
-            "change": None,
-            "change_ci_low": None,
-            "change_ci_high": None,
-            "p_value": None,
-            "distinguishable_from_noise": False,
-            "verdict": f"{subject}: not enough closed deals in one of the periods to compare.",
-        }
-    prefix = "weighted_" if weighted else ""
-    rate_before, rate_after = float(before[f"{prefix}win_rate"]), float(after[f"{prefix}win_rate"])
-    low, high = stats.newcombe_difference_interval(
-        rate_before=rate_before,
-        low_before=before[f"{prefix}ci_low"],
-        high_before=before[f"{prefix}ci_high"],
-        rate_after=rate_after,
-        low_after=after[f"{prefix}ci_low"],
-        high_after=after[f"{prefix}ci_high"],
-    )
-    if weighted:
-        p_value = float(
-            stats.wald_p_value(
-                rate_after - rate_before, before["weighted_variance"] + after["weighted_variance"]
-            )
-        )
-    else:
-        p_value = float(stats.two_proportion_p_value(after["won"], after["n"], before["won"], before["n"]))
-    return {
-        "change": clean_number(rate_after - rate_before),
-        "change_ci_low": clean_number(low),
-        "change_ci_high": clean_number(high),
-        "p_value": clean_number(p_value),
-        "distinguishable_from_noise": stats.is_distinguishable_from_noise(p_value),
-        "verdict": stats.noise_verdict(
-            subject=subject,
-            rate_before=rate_before,
-            rate_after=rate_after,
-            p_value=p_value,
-            change_ci_low=float(low),
-            change_ci_high=float(high),
-        ),
-    }
-
-
-def _headline(
-    totals: Mapping[str, pd.Series | None], periods: Mapping[str, Period], compare: Compare, *, weighted: bool
-) -> dict[str, Any]:
-    baseline_key = "previous" if compare == Compare.PREVIOUS else "year_ago"
-    block: dict[str, Any] = {
-        name: _estimate(totals[name], periods[name], weighted=weighted)
-        for name in ("current", "previous", "year_ago")
-    }
-    block["baseline"] = block[baseline_key]
-    block["compare"] = str(compare)
-    block.update(_comparison(totals[baseline_key], totals["current"], weighted=weighted))
-    block["vs_previous"] = _comparison(totals["previous"], totals["current"], weighted=weighted)
-    block["vs_year_ago"] = _comparison(totals["year_ago"], totals["current"], weighted=weighted)
-    return block
-
-
-def _with_labels(
-    frame: pd.DataFrame, *, band_edges: Sequence[float], stage_order: Sequence[str]
-) -> pd.DataFrame:
-    """Add display ``value`` and a sort ``order`` to an aggregate table of single dimensions."""
-    parts = selectors.value_label_parts(
-        frame=frame, dimension_keys=list(frame["dimension"].unique()), band_edges=band_edges
-    )
-    stage_rank = {stage: index for index, stage in enumerate(stage_order)}
-
-    def order(dimension: str, values: tuple[object, ...]) -> int:
-        if dimension == "size_band":
-            return int(values[0])  # type: ignore[call-overload]
-        if dimension == "stage":
-            return stage_rank.get(str(values[0]), len(stage_rank))
-        return 0
-
-    return frame.assign(
-        value=parts.map(selectors.join_label),
-        order=[
-            order(dimension, values)
-            for dimension, values in zip(frame["dimension"], frame["values"], strict=True)
-        ],
-    )
-
-
-def _segment_document(table: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for dimension in selectors.SINGLE_DIMENSIONS:
-        rows = table[table["dimension"] == dimension].sort_values(["order", "value"])
-        out.append(
-            {
-                "dimension": dimension,
-                "label": selectors.DIMENSIONS[dimension].label,
-                "segments": [
-                    {
-                        "value": record["value"],
-                        "n": int(record["n"]),
-                        "won": int(record["won"]),
-                        "win_rate": clean_number(record["win_rate"]),
-                        "ci_low": clean_number(record["ci_low"]),
-                        "ci_high": clean_number(record["ci_high"]),
-                        "weighted_win_rate": clean_number(record["weighted_win_rate"]),
-                        "weighted_ci_low": clean_number(record["weighted_ci_low"]),
-                        "weighted_ci_high": clean_number(record["weighted_ci_high"]),
-                        "avg_amount": clean_number(record["avg_amount"], 2),
-                        "median_amount": clean_number(record["median_amount"], 2),
-                        "median_cycle_won_days": clean_number(record["median_cycle_won_days"], 2),
-                        "median_cycle_lost_days": clean_number(record["median_cycle_lost_days"], 2),
-                        "below_min_sample": bool(record["below_min_sample"]),
-                        "p_value": clean_number(record["p_value"]),
-                        "p_value_adjusted": clean_number(record["p_value_adjusted"]),
-                        "flag": record["flag"],
-                    }
-                    for record in rows.to_dict("records")
-                ],
-            }
-        )
-    return out
-
-
-def _rep_document(
-    rep_rows: pd.DataFrame, *, team: pd.Series | None, min_sample: int, period: Period
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    if team is None or rep_rows.empty:
-        return [], {"period": period.label, "team_rate": None, "prior": None, "top_to_bottom_gap": None}
-    rep_ids = [values[0] for values in rep_rows["values"]]
-    names = selectors.rep_labels(rep_ids=[rep_id for rep_id in rep_ids if rep_id is not None])
-    table, prior = segments.rep_table(
-        rep_rows.assign(label=rep_rows["value"], rep_id=rep_ids),
-        team_n=int(team["n"]),
-        team_won=int(team["won"]),
-        min_sample=min_sample,
-    )
-    reps = [
-        {
-            "rep": record["label"],
-            "rep_id": None if pd.isna(record["rep_id"]) else int(record["rep_id"]),
-            "name": names.get(record["rep_id"], (record["label"], record["label"]))[1],
-            "n": int(record["n"]),
-            "won": int(record["won"]),
-            "win_rate": clean_number(record["win_rate"]),
-            "ci_low": clean_number(record["ci_low"]),
-            "ci_high": clean_number(record["ci_high"]),
-            "weighted_win_rate": clean_number(record["weighted_win_rate"]),
-            "weighted_ci_low": clean_number(record["weighted_ci_low"]),
-            "weighted_ci_high": clean_number(record["weighted_ci_high"]),
-            "shrunk_rate": clean_number(record["shrunk_rate"]),
-            "shrunk_ci_low": clean_number(record["shrunk_ci_low"]),
-            "shrunk_ci_high": clean_number(record["shrunk_ci_high"]),
-            "median_cycle_won_days": clean_number(record["median_cycle_won_days"], 2),
-            "rank": None if pd.isna(record["rank"]) else int(record["rank"]),
-            "below_min_sample": bool(record["below_min_sample"]),
-            "flag": record["flag"],
-        }
-        for record in table.to_dict("records")
-    ]
-    flagged = [rep["rep"] for rep in reps if rep["flag"]]
-    summary = {
-        "period": period.label,
-        "team_rate": clean_number(team["won"] / team["n"]),
-        "prior": None
-        if prior is None
-        else {
-            "alpha": clean_number(prior.alpha),
-            "beta": clean_number(prior.beta),
-            "mean": clean_number(prior.mean),
-            "strength": clean_number(prior.strength),
-        },
-        "top_to_bottom_gap": segments.top_to_bottom_gap(table),
-        "flagged": flagged,
-        "verdict": (
-            f"{len(flagged)} rep(s) convert below the team's rate beyond noise: {', '.join(flagged)}."
-            if flagged
-            else "No rep's win rate is below the team's beyond what chance explains."
-        ),
-    }
-    return reps, summary
-
-
-def _funnel_document(
-    stage_rows: pd.DataFrame, *, reached: Mapping[str, int], stages: Sequence[str]
-) -> dict[str, Any]:
-    """Loss share by last stage reached, and stage-to-stage conversion from stage history."""
-    lost_total = int((stage_rows["n"] - stage_rows["won"]).sum())
-    by_last_stage = []
-    for record in stage_rows.sort_values(["order", "value"]).to_dict("records"):
-        lost = int(record["n"] - record["won"])
-        by_last_stage.append(
-            {
-                "stage": record["value"],
-                "n": int(record["n"]),
-                "won": int(record["won"]),
-                "lost": lost,
-                "win_rate": clean_number(record["won"] / record["n"]) if record["n"] else None,
-                "loss_share": clean_number(lost / lost_total) if lost_total else None,
-            }
-        )
-    conversion = []
-    if reached:
-        ordered = [stage for stage in stages if stage in reached]
-        for from_stage, to_stage in itertools.pairwise(ordered):
-            conversion.append(
-                {
-                    "from_stage": from_stage,
-                    "to_stage": to_stage,
-                    "reached_from": reached[from_stage],
-                    "reached_to": reached[to_stage],
-                    "rate": clean_number(min(reached[to_stage] / reached[from_stage], 1.0)),
-                }
-            )
-    return {"by_last_stage": by_last_stage, "has_stage_history": bool(reached), "conversion": conversion}
-
-
-def _cycle_document(table: pd.DataFrame, overall: pd.Series | None, *, min_sample: int) -> dict[str, Any]:
-    def stats_of(record: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "median_won_days": clean_number(record["median_cycle_won_days"], 2),
-            "p75_won_days": clean_number(record["p75_cycle_won_days"], 2),
-            "median_lost_days": clean_number(record["median_cycle_lost_days"], 2),
-            "n_won": int(record["won"]),
-        }
-
-    typical = []
-    for dimension in selectors.SINGLE_DIMENSIONS:
-        rows = table[table["dimension"] == dimension].sort_values(["order", "value"])
-        typical.append(
-            {
-                "dimension": dimension,
-                "label": selectors.DIMENSIONS[dimension].label,
-                "segments": [
-                    {
-                        "value": record["value"],
-                        **stats_of(record),
-                        "below_min_sample": int(record["won"]) < min_sample,
-                    }
-                    for record in rows.to_dict("records")
-                ],
-            }
-        )
-    return {"overall": None if overall is None else stats_of(overall), "typical_winning_cycle": typical}
-
-
-def _summary(document: Mapping[str, Any]) -> list[str]:
-    lines = [document["win_rate"]["verdict"], document["weighted_win_rate"]["verdict"]]
-    decompositions = document["decomposition"]
-    if decompositions:
-        first = decompositions[0]
-        lines.append(
-            f"Of the change, mix accounts for {stats.format_pts(first['mix_effect'])} and conversion within "
-            f"segments for {stats.format_pts(first['rate_effect'])} (by {first['label'].lower()}; the split "
-            "differs by dimension)."
-        )
-    lines += [contributor["summary"] for contributor in document["top_contributors"][:3]]
-    lines.append(document["rep_summary"]["verdict"] if document["rep_summary"].get("verdict") else "No reps.")
-    return lines
+# Dimensions whose rate contributions are measured like for like within each other (pairs
+# come from the cube); rep × dimension cells are too sparse, so rep rate effects stay raw.
+ADJUSTABLE_DIMENSIONS = ("industry", "region", "product_type", "lead_source", "size_band")
+SEGMENT_DIMENSIONS = ("industry", "region", "product_type", "lead_source", "stage", "size_band")
+REP_WINDOW_MONTHS = 12
 
 
 def diagnose(
@@ -336,16 +58,16 @@ def diagnose(
     before it count. The current period is the last complete ``period`` (month, quarter or
     fiscal year) before ``as_of``, or with ``to_date`` the period to date; it is compared
     with the previous period or the same period a year earlier (``compare``), and the
-    headline also carries the other comparison. ``min_sample`` defaults to
-    settings.INSIGHTS_MIN_SEGMENT_SAMPLE. ``pipeline_probabilities`` (deal id → win
-    probability) replaces segment priors in the pipeline value. Runs in ``tenant``'s context.
-    docs/insights.md documents every key.
+    headline also carries the other comparison. The rep table covers the 12 months ending
+    with the current period. ``min_sample`` defaults to settings.INSIGHTS_MIN_SEGMENT_SAMPLE.
+    ``pipeline_probabilities`` (deal id → win probability) replaces segment priors in the
+    pipeline value. Runs in ``tenant``'s context; docs/insights.md documents every key.
     """
     with tenant_context(tenant):
         return _diagnosis(
             tenant=tenant,
             as_of=as_of,
-            period=period,
+            kind=PeriodKind(period),
             compare=Compare(compare),
             to_date=to_date,
             min_sample=settings.INSIGHTS_MIN_SEGMENT_SAMPLE if min_sample is None else min_sample,
@@ -353,143 +75,280 @@ def diagnose(
         )
 
 
+def _year_before(day: dt.date) -> dt.date:
+    return (
+        day.replace(year=day.year - 1, day=min(day.day, 28))
+        if day.month == 2
+        else day.replace(year=day.year - 1)
+    )
+
+
+def _labelled(frame: pd.DataFrame, *, band_edges: Sequence[float], stages: Sequence[str]) -> pd.DataFrame:
+    """Add ``parts`` (display tuple), ``value`` (display string) and a sort ``order``."""
+    if frame.empty:
+        return frame.assign(parts=[], value=[], order=[])
+    parts = selectors.value_label_parts(
+        frame=frame, dimension_keys=list(frame["dimension"].unique()), band_edges=band_edges
+    )
+    stage_rank = {stage: index for index, stage in enumerate(stages)}
+
+    def order(dimension: str, values: tuple[object, ...]) -> int:
+        if dimension == "size_band":
+            return int(values[0])  # type: ignore[call-overload]
+        if dimension == "stage":
+            return stage_rank.get(str(values[0]), len(stage_rank))
+        return 0
+
+    return frame.assign(
+        parts=parts,
+        value=parts.map(selectors.join_label),
+        order=[order(key, values) for key, values in zip(frame["dimension"], frame["values"], strict=True)],
+    )
+
+
+def _period_totals(frame: pd.DataFrame, periods: int) -> list[pd.Series | None]:
+    """Whole-tenant rates per period code 0 … periods − 1 (None where no deal closed)."""
+    if frame.empty:
+        return [None] * periods
+    summed = segments.rate_columns(frame.groupby("period")[list(SUM_COLUMNS)].sum())
+    return [summed.loc[code] if code in summed.index else None for code in range(periods)]
+
+
 def _diagnosis(
     *,
     tenant: Tenant,
     as_of: dt.date | None,
-    period: PeriodKind | str,
+    kind: PeriodKind,
     compare: Compare,
     to_date: bool,
     min_sample: int,
     pipeline_probabilities: Mapping[int, float] | None,
 ) -> dict[str, Any]:
-    minimum = min_sample
     today = tenant_today(timezone=tenant.timezone)
     day = as_of or today
     compared = periods_compared(
         as_of=day,
-        kind=period,
+        kind=kind,
         compare=compare,
         fiscal_year_start_month=tenant.fiscal_year_start_month,
         to_date=to_date,
     )
     other_name = "year_ago" if compare == Compare.PREVIOUS else "previous"
     other = getattr(compared, other_name)
-    periods = {"current": compared.current, "previous": compared.previous, "year_ago": compared.year_ago}
-    ranges = [
-        (compared.baseline.start, compared.baseline.end),
-        (compared.current.start, compared.current.end),
-    ]
-    edges = selectors.size_band_edges(ranges=ranges)
-    frame = selectors.closed_deal_aggregates(
-        ranges=ranges,
-        dimension_sets=[(), *((key,) for key in selectors.SINGLE_DIMENSIONS)],
+    current, baseline = compared.current, compared.baseline
+    window = (_year_before(current.end), current.end)
+    window_info = {
+        "label": f"{REP_WINDOW_MONTHS} months to {current.last_day.isoformat()}",
+        "start": window[0].isoformat(),
+        "end": current.last_day.isoformat(),
+    }
+    # Period codes: 0 baseline, 1 current, 2 the other comparison, 3 the rest of the rep window.
+    spans = [(baseline.start, baseline.end), (current.start, current.end), (other.start, other.end)]
+    in_window = [start >= window[0] and end <= window[1] for start, end in spans] + [True]
+
+    cube_frame = selectors.closed_deal_cube(ranges=spans[:2])
+    rep_frame = selectors.closed_deal_aggregates(
+        ranges=[*spans, window], dimension_sets=[("rep",)], with_medians=False
+    )
+    edges = band_edges_from_histogram(bins=cube_frame["amount_bin"], counts=cube_frame["n"])
+    cube = Cube(cube_frame, band_edges=edges)
+    rolled = cube.rollup([(), *((key,) for key in SEGMENT_DIMENSIONS)])
+    rep_rows = rep_frame[rep_frame["period"].isin([0, 1])].assign(dimension="rep")
+    table = _labelled(
+        pd.concat([rolled, rep_rows], ignore_index=True), band_edges=edges, stages=tenant.stages
+    )
+    table = segments.rate_columns(table) if not table.empty else table
+    cycles = selectors.winning_cycle_by_dimension_set(
+        closed_from=current.start,
+        closed_before=current.end,
+        dimension_sets=[(key,) for key in selectors.SINGLE_DIMENSIONS],
         band_edges=edges,
     )
-    other_totals = selectors.closed_deal_aggregates(
-        ranges=[(other.start, other.end)], dimension_sets=[()], with_medians=False
-    )
-    frame = _with_labels(frame, band_edges=edges, stage_order=tenant.stages)
-    reached = selectors.stage_reach_counts(
-        closed_from=compared.current.start, closed_before=compared.current.end
-    )
+    entries = selectors.stage_entry_counts(closed_from=current.start, closed_before=current.end)
+    prior_cells = cube.rollup([selectors.PIPELINE_PRIOR_DIMENSIONS])
     pipeline = selectors.pipeline_value(
-        as_of=day if day < today else None, probabilities=pipeline_probabilities, prior_as_of=day
-    )
-    table = segments.rate_columns(frame) if not frame.empty else frame
-    other_table = segments.rate_columns(other_totals) if not other_totals.empty else other_totals
-
-    def total(source: pd.DataFrame, period_code: int) -> pd.Series | None:
-        if source.empty:
-            return None
-        rows = source[(source["dimension"] == selectors.OVERALL) & (source["period"] == period_code)]
-        return None if rows.empty else rows.iloc[0]
-
-    baseline_total = total(table, decomposition.BASELINE)
-    current_total = total(table, decomposition.CURRENT)
-    totals = {
-        "current": current_total,
-        compare.value: baseline_total,
-        other_name: total(other_table, 0),
-    }
-    current_rows = (
-        table[(table["period"] == decomposition.CURRENT) & (table["dimension"] != selectors.OVERALL)]
-        if not table.empty
-        else table
+        as_of=day if day < today else None,
+        probabilities=pipeline_probabilities,
+        priors=segments.prior_rates(prior_cells.groupby("values", as_index=False)[["n", "won"]].sum()),
     )
 
+    totals_by_code = _period_totals(rep_frame, 4)
+    totals = {"current": totals_by_code[1], compare.value: totals_by_code[0], other_name: totals_by_code[2]}
+    window_rows = rep_frame[
+        rep_frame["period"].isin([code for code, inside in enumerate(in_window) if inside])
+    ]
+    # Deals without a rep group under id 0, which no rep has.
+    rep_key = window_rows["values"].map(lambda values: values[0] or 0).astype("int64").rename("rep_key")
+    window_reps = window_rows.groupby(rep_key)[list(SUM_COLUMNS)].sum().reset_index()
+    window_reps["rep_id"] = [int(key) or None for key in window_reps["rep_key"]]
+    window_reps["values"] = [(rep_id,) for rep_id in window_reps["rep_id"]]
+    window_reps = _labelled(window_reps.assign(dimension="rep"), band_edges=edges, stages=tenant.stages)
+    window_total = window_rows[list(SUM_COLUMNS)].sum() if not window_rows.empty else None
+
+    singles = table[table["dimension"].isin([*SEGMENT_DIMENSIONS, "rep"])] if not table.empty else table
     decompositions: list[decomposition.DimensionDecomposition] = []
-    if baseline_total is not None and current_total is not None:
+    adjustments: dict[str, dict[str, decomposition.RateAdjustment]] = {}
+    if totals["current"] is not None and totals[compare.value] is not None:
         decompositions = [
             decomposition.decompose_dimension(
-                frame=table[table["dimension"] == key],
+                frame=singles[singles["dimension"] == key],
                 dimension=key,
                 label=selectors.DIMENSIONS[key].label,
-                min_sample=minimum,
+                min_sample=min_sample,
             )
             for key in selectors.SINGLE_DIMENSIONS
         ]
+        adjustments = _like_for_like_adjustments(cube, band_edges=edges)
     overall_mean_rate = (
-        (float(baseline_total["win_rate"]) + float(current_total["win_rate"])) / 2
+        (float(totals["current"]["win_rate"]) + float(totals[compare.value]["win_rate"])) / 2
         if decompositions
-        else np.nan
-    )
-    if current_total is not None and not current_rows.empty:
-        flagged = segments.flag_segments(
-            current_rows[current_rows["dimension"] != "rep"],
-            overall_n=int(current_total["n"]),
-            overall_won=int(current_total["won"]),
-            min_sample=minimum,
-        )
-        rep_rows = current_rows[current_rows["dimension"] == "rep"]
-        stage_rows = current_rows[current_rows["dimension"] == "stage"]
-    else:
-        flagged = current_rows.assign(below_min_sample=[], p_value=[], p_value_adjusted=[], flag=[])
-        rep_rows = stage_rows = current_rows
-    reps, rep_summary = _rep_document(
-        rep_rows, team=current_total, min_sample=minimum, period=compared.current
+        else float("nan")
     )
 
-    document: dict[str, Any] = {
+    current_singles = singles[singles["period"] == 1] if not singles.empty else singles
+    current_segments = current_singles[current_singles["dimension"] != "rep"]
+    if totals["current"] is not None and not current_segments.empty:
+        flagged = segments.flag_segments(
+            current_segments,
+            overall_n=int(totals["current"]["n"]),
+            overall_won=int(totals["current"]["won"]),
+            min_sample=min_sample,
+        )
+    else:
+        flagged = current_segments.assign(below_min_sample=[], p_value=[], p_value_adjusted=[], flag=[])
+    cycle_section = _cycle_section(cycles, band_edges=edges, stages=tenant.stages, min_sample=min_sample)
+    rep_cycles = {
+        item["value"]: item for item in cycle_section["by_dimension"].get("rep", {}).get("segments", [])
+    }
+    names = {
+        rep_id: name
+        for rep_id, (_, name) in selectors.rep_labels(rep_ids=list(window_reps["rep_id"])).items()
+    }
+    reps, rep_summary = document.rep_section(
+        window_reps,
+        team=window_total,
+        min_sample=min_sample,
+        window=window_info,
+        names=names,
+        cycles=rep_cycles,
+    )
+    labels = {key: dimension.label for key, dimension in selectors.DIMENSIONS.items()}
+    result: dict[str, Any] = {
         "tenant": tenant.slug,
         "as_of": day.isoformat(),
         "period": {
-            "kind": str(PeriodKind(period)),
+            "kind": str(kind),
             "compare": str(compare),
             "to_date": to_date,
-            "current": compared.current.as_dict(),
-            "baseline": compared.baseline.as_dict(),
+            "current": current.as_dict(),
+            "baseline": baseline.as_dict(),
             "previous": compared.previous.as_dict(),
             "year_ago": compared.year_ago.as_dict(),
+            "rep_window": window_info,
         },
-        "min_sample": minimum,
+        "min_sample": min_sample,
         "size_bands": [
             {"value": label, "low": low, "high": high}
-            for label, low, high in zip(
-                selectors.size_band_labels(edges), [None, *edges], [*edges, None], strict=True
-            )
+            for label, low, high in zip(size_band_labels(edges), [None, *edges], [*edges, None], strict=True)
         ],
-        "win_rate": _headline(totals, periods, compare, weighted=False),
-        "weighted_win_rate": _headline(totals, periods, compare, weighted=True),
+        "win_rate": document.headline(totals, _named_periods(compared), compare, weighted=False),
+        "weighted_win_rate": document.headline(totals, _named_periods(compared), compare, weighted=True),
         "decomposition": [decomposition.decomposition_document(item) for item in decompositions],
         "top_contributors": decomposition.rank_contributors(
-            decompositions, overall_mean_rate=overall_mean_rate, exclude_dimensions=UNRANKED_DIMENSIONS
+            decompositions,
+            overall_mean_rate=overall_mean_rate,
+            adjustments=adjustments,
+            dimension_labels=labels,
+            exclude_dimensions=UNRANKED_DIMENSIONS,
         )
         if decompositions
         else [],
-        "segments": _segment_document(flagged) if not flagged.empty else [],
+        "segments": document.segment_tables(flagged, dimensions=SEGMENT_DIMENSIONS, labels=labels),
         "reps": reps,
         "rep_summary": rep_summary,
-        "funnel": _funnel_document(stage_rows, reached=reached, stages=tenant.stages),
-        "sales_cycle": _cycle_document(current_rows, current_total, min_sample=minimum),
+        "funnel": document.funnel(
+            current_singles[current_singles["dimension"] == "stage"], entries=entries, stages=tenant.stages
+        ),
+        "sales_cycle": {
+            "overall": cycle_section["overall"],
+            "typical_winning_cycle": list(cycle_section["by_dimension"].values()),
+        },
         "pipeline": {
             **pipeline.as_dict(),
-            "as_of": (day if day < today else today).isoformat(),
+            "as_of": min(day, today).isoformat(),
             "currency": tenant.currency,
         },
     }
-    document["summary"] = _summary(document)
-    return document
+    result["summary"] = document.summary_lines(result, unranked=UNRANKED_DIMENSIONS)
+    return result
+
+
+def _like_for_like_adjustments(
+    cube: Cube, *, band_edges: Sequence[float]
+) -> dict[str, dict[str, decomposition.RateAdjustment]]:
+    """For each adjustable dimension's segments, the like-for-like rate change (see decomposition)."""
+    band_names = size_band_labels(band_edges)
+    adjustments = {}
+    for key in ADJUSTABLE_DIMENSIONS:
+        values = [display_value(key, level, band_names) for level in cube.levels[key]]
+        cells_by_adjuster = {}
+        for adjuster in ADJUSTABLE_DIMENSIONS:
+            if adjuster == key:
+                continue
+            cells = cube.cells((key, adjuster))
+            cells_by_adjuster[adjuster] = decomposition.StratifiedCells(
+                values=values,
+                n_before=cells["n"][0],
+                won_before=cells["won"][0],
+                n_after=cells["n"][1],
+                won_after=cells["won"][1],
+            )
+        adjustments[key] = decomposition.best_adjustments(cells_by_adjuster)
+    return adjustments
+
+
+def _named_periods(compared: ComparedPeriods) -> dict[str, Period]:
+    return {"current": compared.current, "previous": compared.previous, "year_ago": compared.year_ago}
+
+
+def _cycle_section(
+    cycles: Mapping[tuple[str, ...], Mapping[tuple[object, ...], selectors.CycleStat]],
+    *,
+    band_edges: Sequence[float],
+    stages: Sequence[str],
+    min_sample: int,
+) -> dict[str, Any]:
+    """Typical winning cycle overall and per segment of each single dimension."""
+
+    def cycle_stats(stat: selectors.CycleStat) -> dict[str, Any]:
+        return {
+            "median_won_days": clean_number(stat.median_days, 2),
+            "p75_won_days": clean_number(stat.p75_days, 2),
+            "n_won": stat.n_won,
+        }
+
+    overall = cycles.get((), {}).get(())
+    rows = [
+        {"dimension": dimensions[0], "values": values, "stat": stat}
+        for dimensions, by_value in cycles.items()
+        if dimensions
+        for values, stat in by_value.items()
+    ]
+    frame = _labelled(
+        pd.DataFrame(rows, columns=["dimension", "values", "stat"]), band_edges=band_edges, stages=stages
+    )
+    by_dimension: dict[str, dict[str, Any]] = {}
+    for key in selectors.SINGLE_DIMENSIONS:
+        part = frame[frame["dimension"] == key].sort_values(["order", "value"])
+        by_dimension[key] = {
+            "dimension": key,
+            "label": selectors.DIMENSIONS[key].label,
+            "segments": [
+                {"value": value, **cycle_stats(stat), "below_min_sample": stat.n_won < min_sample}
+                for value, stat in zip(part["value"], part["stat"], strict=True)
+            ],
+        }
+    return {"overall": None if overall is None else cycle_stats(overall), "by_dimension": by_dimension}
 
 
 @transaction.atomic

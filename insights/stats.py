@@ -263,6 +263,35 @@ def shift_share_decomposition(
     )
 
 
+def mantel_haenszel_difference(
+    *,
+    n_before: npt.ArrayLike,
+    won_before: npt.ArrayLike,
+    n_after: npt.ArrayLike,
+    won_after: npt.ArrayLike,
+) -> tuple[FloatArray, FloatArray]:
+    """Stratified ("like for like") rate change per row: Mantel–Haenszel risk difference.
+
+    Inputs are 2-D arrays, one row per group and one column per stratum. For each row,
+    Σ_j w_j (r_after,j − r_before,j) / Σ_j w_j with w_j = n_before,j · n_after,j /
+    (n_before,j + n_after,j) over strata present in both periods, and its variance
+    Σ_j w_j² (r(1 − r)/n after + before) / (Σ_j w_j)². A stratum seen in one period only gets no
+    weight. Returns (change, variance), NaN for rows with no stratum in both periods.
+    """
+    nb, wb, na, wa = (np.atleast_2d(_as_float(v)) for v in (n_before, won_before, n_after, won_after))
+    both = (nb > 0) & (na > 0)
+    safe_b, safe_a = np.where(both, nb, 1.0), np.where(both, na, 1.0)
+    rate_b, rate_a = wb / safe_b, wa / safe_a
+    weight = np.where(both, safe_b * safe_a / (safe_b + safe_a), 0.0)
+    cell_variance = rate_a * (1 - rate_a) / safe_a + rate_b * (1 - rate_b) / safe_b
+    total = weight.sum(axis=1)
+    usable = total > 0
+    safe_total = np.where(usable, total, 1.0)
+    change = np.where(usable, (weight * (rate_a - rate_b)).sum(axis=1) / safe_total, np.nan)
+    variance = np.where(usable, (weight**2 * cell_variance).sum(axis=1) / safe_total**2, np.nan)
+    return change, variance
+
+
 # Bounds of the prior strength α + β. The upper bound means "the groups are indistinguishable":
 # every shrunk rate then sits at the pooled rate.
 MIN_PRIOR_STRENGTH = 0.5
@@ -407,13 +436,13 @@ def noise_verdict(
     moved = "rose" if change > 0 else "fell" if change < 0 else "did not change"
     amount = f" {format_pts(change, signed=False)}" if change != 0 else ""
     headline = f"{subject} {moved}{amount} ({format_percent(rate_before)} → {format_percent(rate_after)})."
-    bounds = f"{format_pts(change_ci_low)} to {format_pts(change_ci_high)}"
+    low, high = format_pts(change_ci_low), format_pts(change_ci_high)
     if is_distinguishable_from_noise(p_value, level=level):
         return (
             f"{headline} Distinguishable from noise ({format_p_value(p_value)}): "
-            f"the true change is between {bounds}."
+            f"the true change is between {low} and {high}."
         )
     return (
         f"{headline} Not distinguishable from noise ({format_p_value(p_value)}): "
-        f"the true change is anywhere from {bounds}."
+        f"the true change is anywhere from {low} to {high}."
     )
