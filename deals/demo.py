@@ -554,18 +554,15 @@ def generate_deals(
     lead = _balanced_draw(
         rng, lead_weights, shifted.astype(np.int64), _order(tie, period, product, region, industry)
     )
-    # Reps with a planted skill effect get their deals now; the others share the rest after
-    # the outcomes are drawn (below), so their observed records differ only by rounding.
-    n_reps = len(variant.reps)
-    special_reps = [i for i, (crm_id, _, _) in enumerate(variant.reps) if crm_id in variant.rep_log_odds]
-    pooled_reps = np.array([i for i in range(n_reps) if i not in special_reps], dtype=np.int64)
-    special = _balanced_draw(
+    rep = _balanced_draw(
         rng,
-        np.array([len(pooled_reps), *([1] * len(special_reps))], dtype=np.float64),
+        np.full(len(variant.reps), 1.0 / len(variant.reps)),
         None,
         _order(tie, period, lead, product, region, industry),
-    )  # 0 = pooled, k = special_reps[k - 1]
-    special_effect = np.array([0.0, *(variant.rep_log_odds[variant.reps[i][0]] for i in special_reps)])
+    )
+    rep_effect = np.array([variant.rep_log_odds.get(crm_id, 0.0) for crm_id, _, _ in variant.reps])
+    # 0 for reps of ordinary skill, k for the k-th rep with a planted effect.
+    planted_rep = np.cumsum(rep_effect != 0) * (rep_effect != 0)
 
     median_amount = np.array([p.median_amount for p in variant.products])[product]
     amount_sigma = np.array([p.amount_sigma for p in variant.products])[product]
@@ -580,7 +577,7 @@ def generate_deals(
         + np.array([p.log_odds for p in variant.products])[product]
         + np.array([lv.log_odds for lv in variant.regions])[region]
         + variant.log_amount_log_odds * (np.log(amount) - np.log(AMOUNT_REFERENCE_USD))
-        + special_effect[special]
+        + rep_effect[rep]
     )
     if variant.region_drop is not None:
         region_names = [lv.name for lv in variant.regions]
@@ -590,19 +587,10 @@ def generate_deals(
         )
     static_probability = 1.0 / (1.0 + np.exp(-static_log_odds))
 
-    # Outcomes: systematic sampling within quarter → planted rep → lead → region → product blocks.
-    order = _order(rng.random(n), period, special, lead, region, product, industry)
+    # Outcomes: systematic sampling within quarter → planted rep → lead → region → product
+    # blocks, so planted effects show at their size; other reps keep ordinary binomial noise.
+    order = _order(rng.random(n), period, planted_rep[rep], lead, region, product, industry)
     won = _systematic_outcomes(rng, np.where(is_open, 0.0, static_probability), order) & ~is_open
-    # Pooled reps: equal shares of the wins and of the losses in every quarter and segment, so
-    # no rep but the planted one stands out (their true skill is identical).
-    pooled_pick = _balanced_draw(
-        rng,
-        np.full(len(pooled_reps), 1.0 / len(pooled_reps)),
-        None,
-        _order(tie, period, won, lead, region, product, industry),
-    )
-    special_rep_index = np.array([-1, *special_reps], dtype=np.int64)
-    rep = np.where(special == 0, pooled_reps[pooled_pick], special_rep_index[special])
 
     cycle_factor = np.array([p.cycle_factor for p in variant.products])[product]
     durations = (
