@@ -7,8 +7,9 @@ the whole set (never one per deal):
 - counts the candidates that already have an active alert (still open) and those whose last
   alert was resolved within the rule's cooldown (suppressed);
 - auto-resolves active alerts of the rule whose subject is no longer a candidate;
-- refreshes active alerts that still hold: last seen date, a snooze that has expired returns
-  to open, and a changed severity brings the new evidence;
+- refreshes active alerts that still hold only where something changed: a snooze that has
+  expired returns to open, and a changed severity brings the new evidence (so a rerun on the
+  same day writes nothing);
 - inserts an alert for every other candidate, relying on the partial unique index on
   (tenant, dedup_key) for active alerts so a concurrent or repeated run inserts nothing twice.
 
@@ -69,8 +70,12 @@ def candidates_apply(
     as_of: dt.date,
     now: dt.datetime,
 ) -> RuleOutcome:
-    """Apply the rule's candidate set to its alerts; returns the counts. See the module docstring."""
-    outcome = RuleOutcome(kind=kind)
+    """Apply the rule's candidate set to its alerts; returns the counts. See the module docstring.
+
+    Two statements whatever the number of deals: the candidate query into a temporary table,
+    then one statement whose data-modifying CTEs resolve, refresh and insert against one read
+    of the rule's active alerts.
+    """
     params = {
         "tenant_id": tenant_id,
         "rule_id": rule_id,
@@ -85,82 +90,89 @@ def candidates_apply(
         cursor.execute(
             f"CREATE TEMP TABLE {_CANDIDATES} ({columns}) ON COMMIT DROP AS {query.sql}", query.params
         )
-        # Temporary tables are never auto-analysed; the planner needs the row count.
-        cursor.execute(f"ANALYZE {_CANDIDATES}")
         cursor.execute(f"INSERT INTO {RUN_DEALS} SELECT deal_id FROM {_CANDIDATES} WHERE deal_id IS NOT NULL")
-        cursor.execute(
-            f"""
-            SELECT count(*),
-                   count(*) FILTER (WHERE active.dedup_key IS NOT NULL),
-                   count(*) FILTER (WHERE active.dedup_key IS NULL AND cooling.dedup_key IS NOT NULL),
-                   count(*) FILTER (WHERE active.state = 'snoozed' AND active.snoozed_until <= %(now)s)
-            FROM {_CANDIDATES} c
-            LEFT JOIN alerts_alert active
-                   ON active.tenant_id = %(tenant_id)s AND active.dedup_key = c.dedup_key
-                  AND NOT (active.state = 'resolved')
-            LEFT JOIN LATERAL (
-                SELECT r.dedup_key FROM alerts_alert r
-                 WHERE r.tenant_id = %(tenant_id)s AND r.dedup_key = c.dedup_key
-                   AND r.state = 'resolved' AND r.resolved_at > %(cooldown_start)s
-                 LIMIT 1
-            ) cooling ON true
-            """,
-            params,
-        )
-        (outcome.candidates, outcome.still_open, outcome.suppressed, outcome.unsnoozed) = cursor.fetchone()
-
-        cursor.execute(
-            f"""
-            UPDATE alerts_alert a
-               SET state = 'resolved', resolved_at = %(now)s, resolved_automatically = true,
-                   snoozed_until = NULL
-             WHERE a.tenant_id = %(tenant_id)s AND a.rule_id = %(rule_id)s
-               AND NOT (a.state = 'resolved')
-               AND NOT EXISTS (SELECT 1 FROM {_CANDIDATES} c WHERE c.dedup_key = a.dedup_key)
-            """,
-            params,
-        )
-        outcome.resolved = cursor.rowcount
-
-        cursor.execute(
-            f"""
-            UPDATE alerts_alert a
-               SET last_seen_on = %(as_of)s,
-                   state = CASE WHEN a.state = 'snoozed' AND a.snoozed_until <= %(now)s
-                                THEN 'open' ELSE a.state END,
-                   snoozed_until = CASE WHEN a.state = 'snoozed' AND a.snoozed_until <= %(now)s
-                                        THEN NULL ELSE a.snoozed_until END,
-                   severity = c.severity,
-                   title = CASE WHEN a.severity <> c.severity THEN c.title ELSE a.title END,
-                   summary = CASE WHEN a.severity <> c.severity THEN c.summary ELSE a.summary END,
-                   evidence = CASE WHEN a.severity <> c.severity THEN c.evidence ELSE a.evidence END
-              FROM {_CANDIDATES} c
-             WHERE a.tenant_id = %(tenant_id)s AND a.rule_id = %(rule_id)s
-               AND a.dedup_key = c.dedup_key AND NOT (a.state = 'resolved')
-               AND (a.last_seen_on < %(as_of)s OR a.severity <> c.severity
-                    OR (a.state = 'snoozed' AND a.snoozed_until <= %(now)s))
-            """,
-            params,
-        )
-
-        cursor.execute(
-            f"""
-            INSERT INTO alerts_alert
-                (tenant_id, rule_id, kind, deal_id, segment_dimension, segment_value, dedup_key,
-                 severity, title, summary, evidence, state, raised_on, last_seen_on, created_at,
-                 resolved_automatically)
-            SELECT %(tenant_id)s, %(rule_id)s, %(kind)s, c.deal_id, c.segment_dimension,
-                   c.segment_value, c.dedup_key, c.severity, left(c.title, 300), c.summary,
-                   c.evidence, 'open', %(as_of)s, %(as_of)s, %(now)s, false
-              FROM {_CANDIDATES} c
-             WHERE NOT EXISTS (
-                   SELECT 1 FROM alerts_alert a
-                    WHERE a.tenant_id = %(tenant_id)s AND a.dedup_key = c.dedup_key
-                      AND (NOT (a.state = 'resolved') OR a.resolved_at > %(cooldown_start)s))
-            ON CONFLICT (tenant_id, dedup_key) WHERE NOT (state = 'resolved') DO NOTHING
-            """,
-            params,
-        )
-        outcome.created = cursor.rowcount
+        cursor.execute(_APPLY_SQL, params)
+        row = cursor.fetchone()
         cursor.execute(f"DROP TABLE {_CANDIDATES}")
-    return outcome
+    candidates, still_open, suppressed, resolved, unsnoozed, created = (int(value) for value in row)
+    return RuleOutcome(
+        kind=kind,
+        candidates=candidates,
+        created=created,
+        suppressed=suppressed,
+        still_open=still_open,
+        resolved=resolved,
+        unsnoozed=unsnoozed,
+    )
+
+
+# Dedup keys start with the rule's kind, so "same kind" and "same rule" select the same alerts;
+# the kind leads an index.
+_APPLY_SQL = f"""
+    WITH active AS MATERIALIZED (
+        SELECT a.id, a.dedup_key, a.state, a.snoozed_until, a.severity
+        FROM alerts_alert a
+        WHERE a.tenant_id = %(tenant_id)s AND a.kind = %(kind)s AND NOT (a.state = 'resolved')
+    ),
+    matched AS MATERIALIZED (
+        SELECT c.dedup_key, c.severity, c.title, c.summary, c.evidence,
+               act.id AS alert_id, act.state AS alert_state, act.snoozed_until,
+               act.severity AS alert_severity
+        FROM {_CANDIDATES} c JOIN active act ON act.dedup_key = c.dedup_key
+    ),
+    cooling AS MATERIALIZED (
+        SELECT DISTINCT r.dedup_key
+        FROM alerts_alert r JOIN {_CANDIDATES} c ON c.dedup_key = r.dedup_key
+        WHERE r.tenant_id = %(tenant_id)s AND r.kind = %(kind)s AND r.state = 'resolved'
+          AND r.resolved_at > %(cooldown_start)s
+    ),
+    fresh AS MATERIALIZED (
+        SELECT c.*, EXISTS (SELECT 1 FROM cooling k WHERE k.dedup_key = c.dedup_key) AS in_cooldown
+        FROM {_CANDIDATES} c
+        WHERE NOT EXISTS (SELECT 1 FROM active act WHERE act.dedup_key = c.dedup_key)
+    ),
+    resolved AS (
+        UPDATE alerts_alert a
+           SET state = 'resolved', resolved_at = %(now)s, resolved_automatically = true,
+               snoozed_until = NULL
+          FROM active act
+         WHERE a.id = act.id
+           AND NOT EXISTS (SELECT 1 FROM {_CANDIDATES} c WHERE c.dedup_key = act.dedup_key)
+        RETURNING a.id
+    ),
+    refreshed AS (
+        UPDATE alerts_alert a
+           SET state = CASE WHEN m.alert_state = 'snoozed' AND m.snoozed_until <= %(now)s
+                            THEN 'open' ELSE a.state END,
+               snoozed_until = CASE WHEN m.alert_state = 'snoozed' AND m.snoozed_until <= %(now)s
+                                    THEN NULL ELSE a.snoozed_until END,
+               severity = m.severity,
+               title = CASE WHEN m.alert_severity <> m.severity THEN left(m.title, 300) ELSE a.title END,
+               summary = CASE WHEN m.alert_severity <> m.severity THEN m.summary ELSE a.summary END,
+               evidence = CASE WHEN m.alert_severity <> m.severity THEN m.evidence ELSE a.evidence END
+          FROM matched m
+         WHERE a.id = m.alert_id
+           AND (m.alert_severity <> m.severity
+                OR (m.alert_state = 'snoozed' AND m.snoozed_until <= %(now)s))
+        RETURNING (m.alert_state = 'snoozed' AND m.snoozed_until <= %(now)s) AS unsnoozed
+    ),
+    inserted AS (
+        INSERT INTO alerts_alert
+            (tenant_id, rule_id, kind, deal_id, segment_dimension, segment_value, dedup_key,
+             severity, title, summary, evidence, state, raised_on, created_at,
+             resolved_automatically)
+        SELECT %(tenant_id)s, %(rule_id)s, %(kind)s, f.deal_id, f.segment_dimension,
+               f.segment_value, f.dedup_key, f.severity, left(f.title, 300), f.summary,
+               f.evidence, 'open', %(as_of)s, %(now)s, false
+          FROM fresh f
+         WHERE NOT f.in_cooldown
+        ON CONFLICT (tenant_id, dedup_key) WHERE NOT (state = 'resolved') DO NOTHING
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM {_CANDIDATES}),
+           (SELECT count(*) FROM matched),
+           (SELECT count(*) FROM fresh WHERE in_cooldown),
+           (SELECT count(*) FROM resolved),
+           (SELECT count(*) FROM refreshed WHERE unsnoozed),
+           (SELECT count(*) FROM inserted)
+"""

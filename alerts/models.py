@@ -69,10 +69,22 @@ class AlertRule(TenantOwned):
 class Alert(TenantOwned):
     """One raised condition about a deal or a segment, with its evidence and its state."""
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    # No single-column indexes on the foreign keys: the (tenant, …) indexes below cover every
+    # lookup, and each extra index slows the set-based inserts of a big first run.
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts", db_index=False)
     # Denormalised from the rule so the inbox filters and counts without a join.
     kind = models.CharField(max_length=32, choices=RuleKind.choices)
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    # No database constraint (as scoring's DealScore): a run inserting 100,000 alerts is not
+    # checked row by row; Django still cascades deletes, and rules only ever join live deals.
+    deal = models.ForeignKey(
+        Deal,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        db_index=False,
+        db_constraint=False,
+    )
     segment_dimension = models.CharField(max_length=100, blank=True)
     segment_value = models.CharField(max_length=200, blank=True)
     dedup_key = models.CharField(max_length=255)
@@ -82,11 +94,16 @@ class Alert(TenantOwned):
     evidence = models.JSONField(default=dict, help_text="The numbers that triggered the alert.")
     state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN)
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Active alerts hold as of the last check: one that stops holding is resolved by that check.
     raised_on = models.DateField(help_text="The as-of date of the check that raised it.")
-    last_seen_on = models.DateField(help_text="The last check date on which the condition held.")
     created_at = models.DateTimeField(default=timezone.now)
     acted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     acted_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -149,7 +166,11 @@ class AlertEvent(TenantOwned):
 class CloseDateObservation(TenantOwned):
     """The expected close date last seen for a deal, so the slip rule can tell it moved."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="+")
+    # Unconstrained and covered by the unique (tenant, deal) index: the first run records every
+    # open deal at once.
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     expected_close_date = models.DateField(null=True)
     previous_expected_close_date = models.DateField(null=True)
     first_expected_close_date = models.DateField(null=True)
@@ -165,6 +186,25 @@ class CloseDateObservation(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.expected_close_date}"
+
+
+class RuleCursor(TenantOwned):
+    """How far a rule has read a table that changes, so the next run reads only what changed.
+
+    The slip rule reads deals whose ``updated_at`` is at or after ``scanned_at`` minus a day
+    (the margin covers transactions that committed after a scan began).
+    """
+
+    kind = models.CharField(max_length=32, choices=RuleKind.choices)
+    scanned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind"], name="rulecursor_kind_unique_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} scanned at {self.scanned_at}"
 
 
 class DigestFrequency(models.TextChoices):

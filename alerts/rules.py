@@ -474,13 +474,17 @@ def cycle_breach_candidates_sql(
 # --- slip ------------------------------------------------------------------------------------
 
 
-def slip_observation_sql(*, tenant_id: int, as_of: dt.date) -> list[CandidateQuery]:
+def slip_observation_sql(
+    *, tenant_id: int, as_of: dt.date, changed_since: dt.datetime | None
+) -> list[CandidateQuery]:
     """Statements that bring the close-date observations up to date (set-based, idempotent).
 
     A deal seen for the first time is only recorded; a later expected close date than the one
-    recorded counts as a push on ``as_of``. Unchanged rows are not written.
+    recorded counts as a push on ``as_of``. Unchanged rows are not written. With
+    ``changed_since`` only deals updated since then are read (index on tenant, updated_at).
     """
-    update = """
+    changed = "" if changed_since is None else "AND d.updated_at >= %(changed_since)s"
+    update = f"""
         UPDATE alerts_closedateobservation o
            SET previous_expected_close_date = o.expected_close_date,
                last_pushed_on = CASE WHEN d.expected_close_date > o.expected_close_date
@@ -496,8 +500,9 @@ def slip_observation_sql(*, tenant_id: int, as_of: dt.date) -> list[CandidateQue
          WHERE o.tenant_id = %(tenant_id)s AND d.tenant_id = %(tenant_id)s AND d.id = o.deal_id
            AND d.status = 'open' AND d.expected_close_date IS NOT NULL
            AND d.expected_close_date IS DISTINCT FROM o.expected_close_date
+           {changed}
     """
-    insert = """
+    insert = f"""
         INSERT INTO alerts_closedateobservation
             (tenant_id, deal_id, expected_close_date, previous_expected_close_date,
              first_expected_close_date, observed_on, last_pushed_on, last_push_days, push_count)
@@ -506,11 +511,12 @@ def slip_observation_sql(*, tenant_id: int, as_of: dt.date) -> list[CandidateQue
           FROM deals_deal d
          WHERE d.tenant_id = %(tenant_id)s AND d.status = 'open'
            AND d.expected_close_date IS NOT NULL
+           {changed}
            AND NOT EXISTS (SELECT 1 FROM alerts_closedateobservation o
                             WHERE o.tenant_id = %(tenant_id)s AND o.deal_id = d.id)
         ON CONFLICT (tenant_id, deal_id) DO NOTHING
     """
-    params = {"tenant_id": tenant_id, "as_of": as_of}
+    params = {"tenant_id": tenant_id, "as_of": as_of, "changed_since": changed_since}
     return [CandidateQuery(update, params), CandidateQuery(insert, params)]
 
 

@@ -68,8 +68,12 @@ def test_weekly_period_keys_are_iso_weeks():
 
 @pytest.fixture
 def eager_celery(settings) -> Iterator[None]:
-    """Run enqueued tasks inline, so the tick's fan-out is visible in this test's transaction."""
+    """Run enqueued tasks inline, so the tick's fan-out is visible in this test's transaction.
+
+    The monthly job is moved to the 28th so these mid-month ticks run the daily checks only.
+    """
     settings.ALERTS_SCHEDULE_JITTER_SECONDS = 0
+    settings.ALERTS_MONTHLY_DAY = 28
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

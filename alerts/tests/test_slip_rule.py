@@ -1,5 +1,7 @@
 import datetime as dt
 
+from django.utils import timezone
+
 from alerts.models import Alert, Severity
 from alerts.services import alert_checks_run
 from alerts.tests.factories import deal_create
@@ -14,7 +16,8 @@ def slip_alerts() -> list[Alert]:
 
 
 def move_close_date(deal: Deal, to: dt.date) -> None:
-    Deal.objects.filter(pk=deal.pk).update(expected_close_date=to)
+    # As the importer and Deal.save() do, the change bumps updated_at.
+    Deal.objects.filter(pk=deal.pk).update(expected_close_date=to, updated_at=timezone.now())
 
 
 def test_a_deal_seen_for_the_first_time_raises_no_slip(in_tenant_a):
@@ -95,3 +98,16 @@ def test_a_slip_resolves_once_the_push_is_older_than_the_window(in_tenant_a):
     alert_checks_run(as_of=DAY_2 + dt.timedelta(days=14))
 
     assert slip_alerts()[0].state == "resolved"
+
+
+def test_the_slip_scan_reads_only_deals_updated_since_the_previous_scan(in_tenant_a):
+    deal = deal_create(created=dt.date(2024, 5, 1), expected_close=dt.date(2024, 6, 30))
+    alert_checks_run(as_of=DAY_1)
+    # A change that did not bump updated_at (not how the app writes) is invisible to the scan.
+    Deal.objects.filter(pk=deal.pk).update(
+        expected_close_date=dt.date(2024, 8, 15), updated_at=timezone.now() - dt.timedelta(days=3)
+    )
+
+    alert_checks_run(as_of=DAY_2)
+
+    assert slip_alerts() == []
