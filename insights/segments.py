@@ -51,7 +51,12 @@ def rate_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def flag_segments(
-    frame: pd.DataFrame, *, overall_n: Sequence[int] | int, overall_won: Sequence[int] | int, min_sample: int
+    frame: pd.DataFrame,
+    *,
+    overall_n: Sequence[int] | int,
+    overall_won: Sequence[int] | int,
+    min_sample: int,
+    untested: Sequence[bool] | None = None,
 ) -> pd.DataFrame:
     """Test each segment against the rest of the tenant; flag only what survives Holm.
 
@@ -60,14 +65,18 @@ def flag_segments(
     two-proportion test of segment vs rest is Holm-adjusted over all the other cells in
     ``frame`` (one family), and ``flag`` is "above" or "below" when the adjusted p-value is
     under FLAG_LEVEL, else None. ``overall_*`` are the totals the segment is part of (per row
-    or one number).
+    or one number). Rows marked in ``untested`` (e.g. segments defined by the outcome itself)
+    get no test and no flag and are not counted in the family.
     """
     n = frame["n"].to_numpy(dtype=float)
     won = frame["won"].to_numpy(dtype=float)
     rest_n = np.asarray(overall_n, dtype=float) - n
     rest_won = np.asarray(overall_won, dtype=float) - won
     below = (n < min_sample) | (rest_n < min_sample)
-    p_values = np.where(below, np.nan, stats.two_proportion_p_value(won, n, rest_won, rest_n))
+    skip = below | (
+        np.zeros(len(frame), dtype=bool) if untested is None else np.asarray(untested, dtype=bool)
+    )
+    p_values = np.where(skip, np.nan, stats.two_proportion_p_value(won, n, rest_won, rest_n))
     adjusted = stats.holm_adjust(p_values)
     with np.errstate(invalid="ignore", divide="ignore"):
         direction = np.where(won / np.maximum(n, 1) >= rest_won / np.maximum(rest_n, 1), "above", "below")

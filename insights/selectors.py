@@ -228,24 +228,32 @@ def _label_grouping_sets(
     return frame[out_columns].reset_index(drop=True)
 
 
-def rep_labels(*, rep_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    """Rep id → (crm_id, display name) for the given ids."""
-    reps = Rep.objects.filter(pk__in=[rep_id for rep_id in rep_ids if rep_id is not None])
+def rep_labels(*, rep_ids: Sequence[int] | None = None) -> dict[int, tuple[str, str]]:
+    """Rep id → (crm_id, display name) for the given ids (None: all the tenant's reps)."""
+    reps = Rep.objects.all()
+    if rep_ids is not None:
+        reps = reps.filter(pk__in=[rep_id for rep_id in rep_ids if rep_id is not None])
     return {rep.pk: (rep.crm_id, rep.name or rep.crm_id) for rep in reps.only("pk", "crm_id", "name")}
 
 
 def value_label_parts(
-    *, frame: pd.DataFrame, dimension_keys: Sequence[str], band_edges: Sequence[float]
+    *,
+    frame: pd.DataFrame,
+    dimension_keys: Sequence[str],
+    band_edges: Sequence[float],
+    reps: Mapping[int, tuple[str, str]] | None = None,
 ) -> pd.Series:
     """Display strings, one tuple per row, for the ``values`` tuples of an aggregate table.
 
     Blank values and missing reps read "(unknown)"; reps read as their CRM id; size bands as
-    their amount range. Join a tuple with " × " for one label (:func:`join_label`).
+    their amount range. Join a tuple with " × " for one label (:func:`join_label`). ``reps``
+    (from :func:`rep_labels`) saves the lookup when the caller has it.
     """
     band_names = size_band_labels(band_edges)
-    wants_reps = any("rep" in key.split("+") for key in dimension_keys)
-    rep_ids = {value for values in frame["values"] for value in values if isinstance(value, int)}
-    reps = rep_labels(rep_ids=sorted(rep_ids)) if wants_reps else {}
+    if reps is None:
+        wants_reps = any("rep" in key.split("+") for key in dimension_keys)
+        rep_ids = {value for values in frame["values"] for value in values if isinstance(value, int)}
+        reps = rep_labels(rep_ids=sorted(rep_ids)) if wants_reps else {}
 
     def parts(dimension: str, values: tuple[object, ...]) -> tuple[str, ...]:
         keys = [] if dimension == OVERALL else dimension.split("+")

@@ -33,7 +33,7 @@ from tenants.context import require_tenant_id, tenant_context
 from tenants.models import Tenant
 
 # "Last stage reached" is partly an outcome of the deal (lost deals stop early), so a shift in
-# it explains nothing; it is decomposed and shown but never ranked or used as an adjuster.
+# it explains nothing: it is decomposed and shown, but never ranked, flagged or an adjuster.
 UNRANKED_DIMENSIONS = ("stage",)
 # Dimensions whose rate contributions are measured like for like within each other (pairs
 # come from the cube); rep × dimension cells are too sparse, so rep rate effects stay raw.
@@ -83,12 +83,18 @@ def _year_before(day: dt.date) -> dt.date:
     )
 
 
-def _labelled(frame: pd.DataFrame, *, band_edges: Sequence[float], stages: Sequence[str]) -> pd.DataFrame:
+def _labelled(
+    frame: pd.DataFrame,
+    *,
+    band_edges: Sequence[float],
+    stages: Sequence[str],
+    reps: Mapping[int, tuple[str, str]],
+) -> pd.DataFrame:
     """Add ``parts`` (display tuple), ``value`` (display string) and a sort ``order``."""
     if frame.empty:
         return frame.assign(parts=[], value=[], order=[])
     parts = selectors.value_label_parts(
-        frame=frame, dimension_keys=list(frame["dimension"].unique()), band_edges=band_edges
+        frame=frame, dimension_keys=list(frame["dimension"].unique()), band_edges=band_edges, reps=reps
     )
     stage_rank = {stage: index for index, stage in enumerate(stages)}
 
@@ -154,8 +160,12 @@ def _diagnosis(
     cube = Cube(cube_frame, band_edges=edges)
     rolled = cube.rollup([(), *((key,) for key in SEGMENT_DIMENSIONS)])
     rep_rows = rep_frame[rep_frame["period"].isin([0, 1])].assign(dimension="rep")
+    rep_names = selectors.rep_labels()
     table = _labelled(
-        pd.concat([rolled, rep_rows], ignore_index=True), band_edges=edges, stages=tenant.stages
+        pd.concat([rolled, rep_rows], ignore_index=True),
+        band_edges=edges,
+        stages=tenant.stages,
+        reps=rep_names,
     )
     table = segments.rate_columns(table) if not table.empty else table
     cycles = selectors.winning_cycle_by_dimension_set(
@@ -182,7 +192,9 @@ def _diagnosis(
     window_reps = window_rows.groupby(rep_key)[list(SUM_COLUMNS)].sum().reset_index()
     window_reps["rep_id"] = [int(key) or None for key in window_reps["rep_key"]]
     window_reps["values"] = [(rep_id,) for rep_id in window_reps["rep_id"]]
-    window_reps = _labelled(window_reps.assign(dimension="rep"), band_edges=edges, stages=tenant.stages)
+    window_reps = _labelled(
+        window_reps.assign(dimension="rep"), band_edges=edges, stages=tenant.stages, reps=rep_names
+    )
     window_total = window_rows[list(SUM_COLUMNS)].sum() if not window_rows.empty else None
 
     singles = table[table["dimension"].isin([*SEGMENT_DIMENSIONS, "rep"])] if not table.empty else table
@@ -213,17 +225,17 @@ def _diagnosis(
             overall_n=int(totals["current"]["n"]),
             overall_won=int(totals["current"]["won"]),
             min_sample=min_sample,
+            untested=current_segments["dimension"].isin(UNRANKED_DIMENSIONS).to_numpy(),
         )
     else:
         flagged = current_segments.assign(below_min_sample=[], p_value=[], p_value_adjusted=[], flag=[])
-    cycle_section = _cycle_section(cycles, band_edges=edges, stages=tenant.stages, min_sample=min_sample)
+    cycle_section = _cycle_section(
+        cycles, band_edges=edges, stages=tenant.stages, reps=rep_names, min_sample=min_sample
+    )
     rep_cycles = {
         item["value"]: item for item in cycle_section["by_dimension"].get("rep", {}).get("segments", [])
     }
-    names = {
-        rep_id: name
-        for rep_id, (_, name) in selectors.rep_labels(rep_ids=list(window_reps["rep_id"])).items()
-    }
+    names = {rep_id: name for rep_id, (_, name) in rep_names.items()}
     reps, rep_summary = document.rep_section(
         window_reps,
         team=window_total,
@@ -316,6 +328,7 @@ def _cycle_section(
     *,
     band_edges: Sequence[float],
     stages: Sequence[str],
+    reps: Mapping[int, tuple[str, str]],
     min_sample: int,
 ) -> dict[str, Any]:
     """Typical winning cycle overall and per segment of each single dimension."""
@@ -335,7 +348,10 @@ def _cycle_section(
         for values, stat in by_value.items()
     ]
     frame = _labelled(
-        pd.DataFrame(rows, columns=["dimension", "values", "stat"]), band_edges=band_edges, stages=stages
+        pd.DataFrame(rows, columns=["dimension", "values", "stat"]),
+        band_edges=band_edges,
+        stages=stages,
+        reps=reps,
     )
     by_dimension: dict[str, dict[str, Any]] = {}
     for key in selectors.SINGLE_DIMENSIONS:

@@ -132,7 +132,7 @@ def two_proportion_p_value(
     won_a_f, n_a_f, won_b_f, n_b_f = (_as_float(v) for v in (won_a, n_a, won_b, n_b))
     usable = (n_a_f > 0) & (n_b_f > 0)
     safe_a, safe_b = np.where(usable, n_a_f, 1.0), np.where(usable, n_b_f, 1.0)
-    pooled = (won_a_f + won_b_f) / (safe_a + safe_b)
+    pooled = np.where(usable, np.clip((won_a_f + won_b_f) / (safe_a + safe_b), 0.0, 1.0), 0.0)
     se = np.sqrt(pooled * (1 - pooled) * (1 / safe_a + 1 / safe_b))
     usable &= se > 0
     z = np.where(usable, (won_a_f / safe_a - won_b_f / safe_b) / np.where(usable, se, 1.0), 0.0)
