@@ -345,14 +345,14 @@ PLANTED: dict[str, Any] = {
         "share": next(level.weight for level in _DEMO.regions if level.name == "Europe"),
         "drop_from_quarter": -1,
         "approx_drop_vs_other_regions_pts": -13.6,
-        "approx_contribution_pts": -8.1,
+        "approx_contribution_pts": -8.3,
     },
     # c. One weak rep; every other rep has identical true skill.
     "weak_rep": {
         "dimension": "rep",
         "value": "rep_13",
         "log_odds": _DEMO.rep_log_odds["rep_13"],
-        "approx_gap_pts": -18,
+        "approx_gap_pts": -20,
         "approx_closed_deals": 200,
     },
     # d. Long cycles lose; a set of open deals is stalled in its stage.
