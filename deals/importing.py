@@ -32,7 +32,7 @@ from typing import IO, Any, TypedDict
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from deals.mapping import CANONICAL_FIELDS, DATE_FIELDS, MappingSpec, normalise_header, normalise_value
 
@@ -283,6 +283,10 @@ def _sniff(prefix: bytes) -> RowError | None:
             return file_error(reason)
     if not prefix.removeprefix(_UTF8_BOM).strip():
         return file_error("the file is empty")
+    if prefix.count(b"\x00") * 10 > len(prefix):
+        return file_error(
+            "the file is full of NUL bytes: it is UTF-16 or binary, not CSV text; save it as CSV UTF-8"
+        )
     return None
 
 
@@ -349,6 +353,8 @@ def _plan_columns(header: list[str], spec: MappingSpec) -> tuple[_ColumnPlan, li
 
 
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_PARSER_EOF_IN_QUOTES = re.compile(r"EOF inside string starting at row (\d+)")
+ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1"}
 
 
 class CsvSource(CanonicalSource):
@@ -382,13 +388,15 @@ class CsvSource(CanonicalSource):
             raise ImportRefused([file_error(f"the header row cannot be read: {error}", row=1)]) from error
         bad = [name for name in header if _SURROGATE.search(name)]
         if bad:
-            raise ImportRefused(
-                [file_error(f"row 1: not valid {self.encoding}; try --encoding latin-1", row=1)]
-            )
+            raise ImportRefused([file_error(self._invalid_text_reason, row=1)])
         return header
 
     def column_label(self, canonical: str) -> str:
         return self.plan.labels.get(canonical, canonical)
+
+    @property
+    def _invalid_text_reason(self) -> str:
+        return f"not valid {ENCODING_NAMES.get(self.encoding, self.encoding)}; try --encoding latin-1"
 
     def sha256_hex(self) -> str:
         return self.stream.sha256.hexdigest()
@@ -410,7 +418,7 @@ class CsvSource(CanonicalSource):
             encoding_errors="surrogateescape",
             chunksize=CHUNK_ROWS,
         )
-        seen_rows = 0
+        seen_rows = data_rows = 0
         try:
             for frame in reader:
                 # Blank lines are kept by the parser (so row numbers match the spreadsheet) and
@@ -423,16 +431,15 @@ class CsvSource(CanonicalSource):
                     rows = rows[keep]
                     columns = [column[keep] for column in columns]
                 if len(rows):
+                    data_rows += len(rows)
                     yield self._canonical(rows, columns)
         except pd.errors.ParserError as error:
             raise ImportRefused([self._parser_error(error)]) from error
         except UnicodeDecodeError as error:
-            raise ImportRefused(
-                [file_error(f"not valid {self.encoding}; try --encoding latin-1", row=seen_rows + 2)]
-            ) from error
+            raise ImportRefused([file_error(self._invalid_text_reason, row=seen_rows + 2)]) from error
         finally:
             reader.close()
-        if seen_rows == 0:
+        if data_rows == 0:
             raise ImportRefused(
                 [file_error("the file has a header row but no data rows; nothing was changed")]
             )
@@ -442,6 +449,13 @@ class CsvSource(CanonicalSource):
         if match:
             expected, line, seen = (int(group) for group in match.groups())
             return file_error(f"this row has {seen} cells but the header has {expected}", row=line)
+        match = _PARSER_EOF_IN_QUOTES.search(str(error))
+        if match:
+            # pandas counts rows from 0 at the header.
+            return file_error(
+                'a quoted cell is never closed (a " without its partner); the rest of the file is inside it',
+                row=int(match.group(1)) + 1,
+            )
         return file_error(f"the file cannot be parsed as CSV: {str(error).strip()}")
 
     def _canonical(self, rows: np.ndarray, columns: list[np.ndarray]) -> CanonicalChunk:
@@ -458,7 +472,7 @@ class CsvSource(CanonicalSource):
             conditions={key: columns[index] for key, index in self.plan.conditions.items()},
             extra={name: columns[index] for name, index in self.plan.extra},
             check_text=self.stream.saw_invalid_utf8 or self.stream.saw_nul,
-            invalid_text_reason=f"not valid {self.encoding}; try --encoding latin-1",
+            invalid_text_reason=self._invalid_text_reason,
         )
 
 
@@ -693,6 +707,13 @@ class _Errors:
         for position in positions[:MAX_ERRORS]:
             self.items.append({"row": int(self.rows[position]), "column": column, "reason": reason(position)})
 
+    def add_rows(self, positions: np.ndarray, column: str | None, reason: str) -> None:
+        """The same ``reason`` for every row at ``positions``."""
+        if len(positions):
+            self.bad[positions] = True
+            for position in positions[:MAX_ERRORS]:
+                self.items.append({"row": int(self.rows[position]), "column": column, "reason": reason})
+
     def add_per_value(self, column: _Column, messages: np.ndarray, label: str) -> None:
         """``messages``: per distinct value, None or the reason that value is wrong."""
         failing = messages != None  # noqa: E711  (element-wise comparison on an object array)
@@ -709,18 +730,19 @@ class ValidatedChunk:
     """The valid rows of a chunk as COPY text, the chunk's errors and its bad-row count."""
 
     copy_text: str
+    columns: tuple[str, ...]
     valid_rows: int
     errors: list[RowError]
     bad_rows: int
 
     def first_row(self) -> dict[str, str | None]:
         """The first valid row's staged values (None for NULL); used by single-deal writes."""
-        cells = self.copy_text.split("\n", 1)[0].split("\t")
+        cells = dict(zip(self.columns, self.copy_text.split("\n", 1)[0].split("\t"), strict=True))
         return {
             name: None
-            if cell == _COPY_NULL
-            else _COPY_UNESCAPE.sub(lambda match: _COPY_UNESCAPES.get(match[1], match[1]), cell)
-            for (name, _), cell in zip(STAGING_COLUMNS, cells, strict=True)
+            if cells.get(name, _COPY_NULL) == _COPY_NULL
+            else _COPY_UNESCAPE.sub(lambda match: _COPY_UNESCAPES.get(match[1], match[1]), cells[name])
+            for name, _ in STAGING_COLUMNS
         }
 
 
@@ -795,10 +817,6 @@ def _parse_dates(values: np.ndarray, formats: tuple[str, ...]) -> tuple[np.ndarr
     return parsed, bad
 
 
-def _date_year(value: np.datetime64) -> int:
-    return int(str(value)[:4]) if not np.isnat(value) else 0
-
-
 def _amount(spec: MappingSpec) -> Callable[[str], tuple[str | None, str | None]]:
     """Parser of one amount text → (plain decimal text, None) or (None, reason)."""
     symbols = tuple(symbol for symbol in spec.currency_symbols if symbol)
@@ -812,6 +830,8 @@ def _amount(spec: MappingSpec) -> Callable[[str], tuple[str | None, str | None]]
     label_format = f"1{thousands}234{decimal}56" if thousands else f"1234{decimal}56"
 
     def parse(raw: str) -> tuple[str | None, str | None]:
+        if raw.isdigit() and raw.isascii() and len(raw) <= MAX_AMOUNT_INTEGER_DIGITS:
+            return raw, None
         if _PLAIN_AMOUNT.fullmatch(raw):
             return raw, None
         text = raw.replace("\u00a0", " ").replace("\u202f", " ").strip()
@@ -871,42 +891,17 @@ def validate_chunk(chunk: CanonicalChunk, context: ValidationContext) -> Validat
 
     Row errors name the column as the input names it (``context.labels``). Pure: no database.
     """
-    spec = context.spec
-    label = context.labels
-    count = len(chunk)
     errors = _Errors(chunk.rows)
     for position, column, reason in chunk.errors:
-        mask = np.zeros(count, dtype=bool)
-        mask[position] = True
-        errors.add(
-            mask, (label(column) if column in CANONICAL_FIELDS else column) or None, lambda _p, r=reason: r
-        )
-
+        name = context.labels(column) if column in CANONICAL_FIELDS else column
+        errors.add_rows(np.array([position]), name or None, reason)
     if chunk.check_text:
-        _check_text(chunk, errors, label)
+        _check_text(chunk, errors, context.labels)
 
-    staged: dict[str, np.ndarray] = {"row_number": chunk.rows.astype(str).astype(object)}
-
-    # Deal id: required, unique (checked across the file in SQL), at most 100 characters.
-    crm = _text_column(chunk, "crm_id", spec)
-    errors.add_per_value(
-        crm,
-        crm.map(
-            lambda value: (
-                "deal id is empty"
-                if value == ""
-                else (
-                    f"deal id is {len(value):,} characters long; the limit is 100"
-                    if len(value) > 100
-                    else None
-                )
-            )
-        ),
-        label("crm_id"),
-    )
-    staged["crm_id"] = crm.rows(_copy_values(crm.values))
-
-    # Plain text fields: stripped, length-checked, kept verbatim (HTML stays text).
+    staged: dict[str, np.ndarray | None] = {
+        "row_number": np.array(list(map(str, chunk.rows.tolist())), dtype=object)
+    }
+    staged["crm_id"] = _validate_crm_id(chunk, context, errors)
     for name in (
         "name",
         "industry",
@@ -917,155 +912,218 @@ def validate_chunk(chunk: CanonicalChunk, context: ValidationContext) -> Validat
         "rep_name",
         "rep_email",
     ):
-        column = _apply_value_map(chunk, name, _text_column(chunk, name, spec), spec)
-        limit = TEXT_LIMITS[name]
-        human = CANONICAL_FIELDS[name]
+        staged[name] = _validate_text(chunk, name, context, errors)
+    staged["stage"] = _validate_stage(chunk, context, errors)
+    staged["amount"] = _validate_amount(chunk, context, errors)
+    staged["currency"] = _validate_currency(chunk, context, errors)
+    staged.update(_validate_dates_and_outcome(chunk, context, errors))
+    staged["extra"] = _extra_rows(chunk, errors)
+    return _copy_chunk(staged, errors)
 
-        def too_long(value: str, limit: int = limit, human: str = human, name: str = name) -> str | None:
-            if len(value) > limit:
-                return f"{human} is {len(value):,} characters long; the limit is {limit}"
-            if name == "rep_email" and value and not _EMAIL.fullmatch(value):
-                return f"{_excerpt(value)} is not an email address"
-            return None
 
-        errors.add_per_value(column, column.map(too_long), label(name))
-        values = column.values
-        if name.startswith("rep_"):
-            values = np.where(values == "", None, values)
-        staged[name] = column.rows(_copy_values(values))
-
-    # Stage: after the value map, one of the tenant's stages (matched without case).
-    stage = _apply_value_map(chunk, "stage", _text_column(chunk, "stage", spec), spec)
-    stage_names = ", ".join(context.stages)
-
-    def stage_of(value: str) -> tuple[str | None, str | None]:
-        if value == "":
-            return None, "stage is required"
-        known = context.stage_lookup.get(value.casefold())
-        if known is None:
-            return None, f"unknown stage {_excerpt(value)}; this workspace's stages are {stage_names}"
-        return known, None
-
-    stage_results = stage.map(stage_of)
-    errors.add_per_value(
-        stage, np.array([result[1] for result in stage_results], dtype=object), label("stage")
-    )
-    staged["stage"] = stage.rows(
-        _copy_values(np.array([result[0] for result in stage_results], dtype=object))
+def _copy_chunk(staged: Mapping[str, np.ndarray | None], errors: _Errors) -> ValidatedChunk:
+    """The valid rows as COPY text, leaving out columns that are NULL on every row."""
+    keep = ~errors.bad
+    valid_rows = int(keep.sum())
+    columns: list[str] = []
+    cells: list[list[str]] = []
+    if valid_rows:
+        for name, _ in STAGING_COLUMNS:
+            values = staged.get(name)
+            if values is None:
+                continue
+            values = values[keep] if valid_rows < len(keep) else values
+            if name != "row_number" and not (values != _COPY_NULL).any():
+                continue
+            columns.append(name)
+            cells.append(values.tolist())
+    copy_text = "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n" if cells else ""
+    return ValidatedChunk(
+        copy_text=copy_text,
+        columns=tuple(columns),
+        valid_rows=valid_rows,
+        errors=errors.items,
+        bad_rows=int(errors.bad.sum()),
     )
 
-    # Amount.
-    amount = _text_column(chunk, "amount", spec)
-    parse_amount = _amount(spec)
-    amount_results = amount.map(parse_amount)
-    errors.add_per_value(
-        amount, np.array([result[1] for result in amount_results], dtype=object), label("amount")
-    )
-    staged["amount"] = amount.rows(np.array([result[0] for result in amount_results], dtype=object))
 
-    # Currency: a 3-letter code, or the mapping's / tenant's default.
-    currency = _text_column(chunk, "currency", spec)
-    default_currency = spec.default_currency or context.default_currency
-    errors.add_per_value(
-        currency,
-        currency.map(
-            lambda value: (
-                None
-                if value == "" or _CURRENCY_CODE.fullmatch(value)
-                else f"currency {_excerpt(value)} is not a 3-letter code like USD"
-            )
+def _lengths(values: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+def _messages(values: np.ndarray, failing: np.ndarray, message: Callable[[str], str]) -> np.ndarray:
+    """Per value: None, or ``message(value)`` where ``failing``."""
+    messages = np.full(len(values), None, dtype=object)
+    for position in np.flatnonzero(failing):
+        messages[position] = message(values[position])
+    return messages
+
+
+def _validate_crm_id(chunk: CanonicalChunk, context: ValidationContext, errors: _Errors) -> np.ndarray:
+    """Deal id: required, at most 100 characters (uniqueness is checked across the input in SQL)."""
+    crm = _text_column(chunk, "crm_id", context.spec)
+    lengths = _lengths(crm.values)
+    limit = TEXT_LIMITS["crm_id"]
+    messages = _messages(
+        crm.values,
+        (lengths == 0) | (lengths > limit),
+        lambda value: (
+            "deal id is empty"
+            if value == ""
+            else f"deal id is {len(value):,} characters long; the limit is {limit}"
         ),
-        label("currency"),
     )
-    staged["currency"] = currency.rows(
-        np.array([(value.upper() if value else default_currency) for value in currency.values], dtype=object)
+    errors.add_per_value(crm, messages, context.labels("crm_id"))
+    return crm.rows(_copy_values(crm.values))
+
+
+def _validate_text(
+    chunk: CanonicalChunk, name: str, context: ValidationContext, errors: _Errors
+) -> np.ndarray | None:
+    """A plain text field: stripped, length-checked, kept verbatim (HTML stays text)."""
+    if name not in chunk.fields and name not in context.spec.defaults:
+        return None
+    column = _apply_value_map(chunk, name, _text_column(chunk, name, context.spec), context.spec)
+    limit = TEXT_LIMITS[name]
+    human = CANONICAL_FIELDS[name]
+    messages = _messages(
+        column.values,
+        _lengths(column.values) > limit,
+        lambda value: f"{human} is {len(value):,} characters long; the limit is {limit}",
+    )
+    if name == "rep_email":
+        for position, value in enumerate(column.values):
+            if value and messages[position] is None and not _EMAIL.fullmatch(value):
+                messages[position] = f"{_excerpt(value)} is not an email address"
+    errors.add_per_value(column, messages, context.labels(name))
+    values = column.values
+    if name.startswith("rep_"):
+        values = np.where(values == "", None, values)
+    return column.rows(_copy_values(values))
+
+
+def _validate_stage(chunk: CanonicalChunk, context: ValidationContext, errors: _Errors) -> np.ndarray:
+    """Stage after the value map: one of the tenant's stages, matched without case."""
+    column = _apply_value_map(chunk, "stage", _text_column(chunk, "stage", context.spec), context.spec)
+    stages = np.array([context.stage_lookup.get(value.casefold()) for value in column.values], dtype=object)
+    stage_names = ", ".join(context.stages)
+    messages = _messages(
+        column.values,
+        stages == None,  # noqa: E711
+        lambda value: (
+            "stage is required"
+            if value == ""
+            else f"unknown stage {_excerpt(value)}; this workspace's stages are {stage_names}"
+        ),
+    )
+    errors.add_per_value(column, messages, context.labels("stage"))
+    return column.rows(_copy_values(stages))
+
+
+def _validate_amount(chunk: CanonicalChunk, context: ValidationContext, errors: _Errors) -> np.ndarray:
+    column = _text_column(chunk, "amount", context.spec)
+    results = column.map(_amount(context.spec))
+    errors.add_per_value(
+        column, np.array([reason for _, reason in results], dtype=object), context.labels("amount")
+    )
+    return column.rows(np.array([_COPY_NULL if text is None else text for text, _ in results], dtype=object))
+
+
+def _validate_currency(chunk: CanonicalChunk, context: ValidationContext, errors: _Errors) -> np.ndarray:
+    """A 3-letter code, upper-cased; empty means the mapping's (else the tenant's) default."""
+    column = _text_column(chunk, "currency", context.spec)
+    messages = _messages(
+        column.values,
+        np.array(
+            [value != "" and not _CURRENCY_CODE.fullmatch(value) for value in column.values], dtype=bool
+        ),
+        lambda value: f"currency {_excerpt(value)} is not a 3-letter code like USD",
+    )
+    errors.add_per_value(column, messages, context.labels("currency"))
+    default = context.spec.default_currency or context.default_currency
+    return column.rows(
+        np.array([value.upper() if value else default for value in column.values], dtype=object)
     )
 
-    # Dates: parsed once per distinct text; a bad one names the expected format.
+
+def _validate_dates(
+    chunk: CanonicalChunk, name: str, context: ValidationContext, errors: _Errors
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a date field once per distinct text. Returns (datetime64[D] per row, empty per row)."""
+    spec = context.spec
+    column = _text_column(chunk, name, spec)
+    parsed, bad = _parse_dates(column.values, spec.date_formats)
+    years = parsed.astype("datetime64[Y]").astype(np.int64) + 1970
+    out_of_range = ~np.isnat(parsed) & ((years < MIN_YEAR) | (years > MAX_YEAR))
     formats = " or ".join(spec.date_formats)
-    dates: dict[str, np.ndarray] = {}
-    empty_dates: dict[str, np.ndarray] = {}
-    for name in DATE_FIELDS:
-        column = _text_column(chunk, name, spec)
-        parsed, bad = _parse_dates(column.values, spec.date_formats)
-        years = np.array([_date_year(value) for value in parsed])
-        out_of_range = ~bad & ~np.isnat(parsed) & ((years < MIN_YEAR) | (years > MAX_YEAR))
-        messages = np.full(len(parsed), None, dtype=object)
-        for position in np.flatnonzero(bad):
-            messages[position] = (
-                f"{_excerpt(column.values[position])} is not a valid date in the format {formats}"
-            )
-        for position in np.flatnonzero(out_of_range):
-            messages[position] = (
-                f"{_excerpt(column.values[position])} is outside the years {MIN_YEAR}–{MAX_YEAR}"
-            )
-        errors.add_per_value(column, messages, label(name))
-        parsed = np.where(out_of_range, np.datetime64("NaT"), parsed)
-        dates[name] = column.rows(parsed)
-        empty_dates[name] = column.rows(column.values == "")
-    created, closed, expected = dates["created_date"], dates["closed_date"], dates["expected_close_date"]
-    errors.add(empty_dates["created_date"], label("created_date"), lambda _p: "created date is required")
+    messages = _messages(
+        column.values, bad, lambda value: f"{_excerpt(value)} is not a valid date in the format {formats}"
+    )
+    for position in np.flatnonzero(out_of_range):
+        messages[position] = f"{_excerpt(column.values[position])} is outside the years {MIN_YEAR}–{MAX_YEAR}"
+    errors.add_per_value(column, messages, context.labels(name))
+    parsed = np.where(out_of_range, np.datetime64("NaT"), parsed)
+    return column.rows(parsed), column.rows(column.values == "")
 
-    # Outcome: open / won / lost through the value map; closing rules follow from it.
+
+def _validate_dates_and_outcome(
+    chunk: CanonicalChunk, context: ValidationContext, errors: _Errors
+) -> dict[str, np.ndarray]:
+    """Dates and the outcome together: closing rules tie the status to the closed date."""
+    spec = context.spec
+    label = context.labels
+    dates = {name: _validate_dates(chunk, name, context, errors) for name in DATE_FIELDS}
+    created, created_empty = dates["created_date"]
+    closed, closed_empty = dates["closed_date"]
+    expected = dates["expected_close_date"][0]
+    errors.add_rows(np.flatnonzero(created_empty), label("created_date"), "created date is required")
+
     raw_status = _text_column(chunk, "status", spec)
-    status_column = _apply_value_map(chunk, "status", raw_status, spec)
-    status = status_column.rows(status_column.values)
-    unknown_status = status == None  # noqa: E711
-    if unknown_status.any():
-        expected_words = _status_words(spec)
-
-        def unknown(position: int) -> str:
-            raw = raw_status.values[raw_status.codes[position]]
-            return f"unknown outcome {_excerpt(raw)}; expected {expected_words}"
-
-        errors.add(unknown_status, label("status"), unknown)
+    mapped = _apply_value_map(chunk, "status", raw_status, spec)
+    status = mapped.rows(mapped.values)
+    unknown = status == None  # noqa: E711
+    if unknown.any():
+        words = _status_words(spec)
+        errors.add(
+            unknown,
+            label("status"),
+            lambda position: (
+                f"unknown outcome {_excerpt(raw_status.values[raw_status.codes[position]])}; expected {words}"
+            ),
+        )
     is_open = status == "open"
-    is_closed = (status == "won") | (status == "lost")
     has_closed = ~np.isnat(closed)
     if spec.open_deal_close_date == "expected_close_date":
+        # Salesforce and HubSpot put an open deal's expected close date in "Close Date".
         move = is_open & has_closed
-        expected = np.where(move & np.isnat(expected), closed, expected)
-        closed = np.where(move, np.datetime64("NaT"), closed)
-        has_closed = ~np.isnat(closed)
+        if move.any():
+            expected = np.where(move & np.isnat(expected), closed, expected)
+            closed = np.where(move, np.datetime64("NaT"), closed)
+            has_closed = ~np.isnat(closed)
     else:
-        errors.add(
-            is_open & has_closed,
+        errors.add_rows(
+            np.flatnonzero(is_open & has_closed),
             label("closed_date"),
-            lambda _p: "an open deal (empty outcome) cannot have a closed date",
+            "an open deal (empty outcome) cannot have a closed date",
         )
+    is_closed = (status == "won") | (status == "lost")
     errors.add(
-        is_closed & empty_dates["closed_date"],
+        is_closed & closed_empty,
         label("closed_date"),
         lambda position: f"a {status[position]} deal needs a closed date",
     )
-    before = has_closed & ~np.isnat(created) & (closed < created)
     errors.add(
-        before,
+        has_closed & (closed < created),
         label("closed_date"),
         lambda position: f"closed date {closed[position]} is before the created date {created[position]}",
     )
-
-    for name, values in (
-        ("created_date", created),
-        ("closed_date", closed),
-        ("expected_close_date", expected),
-        ("stage_entered_date", dates["stage_entered_date"]),
-    ):
-        staged[name] = _iso_rows(values)
-    staged["status"] = _copy_values(status)
-
-    staged["extra"] = _extra_rows(chunk, errors)
-
-    keep = ~errors.bad
-    valid_rows = int(keep.sum())
-    if valid_rows:
-        columns = [staged[name][keep].tolist() for name, _ in STAGING_COLUMNS]
-        copy_text = "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
-    else:
-        copy_text = ""
-    return ValidatedChunk(
-        copy_text=copy_text, valid_rows=valid_rows, errors=errors.items, bad_rows=int(errors.bad.sum())
-    )
+    return {
+        "created_date": _iso_rows(created),
+        "closed_date": _iso_rows(closed),
+        "expected_close_date": _iso_rows(expected),
+        "stage_entered_date": _iso_rows(dates["stage_entered_date"][0]),
+        "status": _copy_values(np.where(unknown, None, status)),
+    }
 
 
 def _status_words(spec: MappingSpec) -> str:
@@ -1151,10 +1209,10 @@ def _create_staging(cursor: Any) -> None:
     cursor.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({columns}) ON COMMIT DROP")
 
 
-def _copy_into_staging(cursor: Any, text: str) -> None:
-    names = ", ".join(name for name, _ in STAGING_COLUMNS)
+def _copy_into_staging(cursor: Any, chunk: ValidatedChunk) -> None:
+    names = ", ".join(chunk.columns)
     with cursor.copy(f"COPY pg_temp.{STAGING_TABLE} ({names}) FROM STDIN") as copy:
-        copy.write(text.encode("utf-8"))
+        copy.write(chunk.copy_text.encode("utf-8"))
 
 
 def _duplicate_errors(cursor: Any, crm_label: str) -> tuple[int, list[RowError]]:
@@ -1189,74 +1247,83 @@ def _duplicate_errors(cursor: Any, crm_label: str) -> tuple[int, list[RowError]]
 
 
 def _upsert_sql(present: set[str]) -> str:
-    """The one statement that upserts staged deals and records stage moves of known deals."""
+    """One statement: update known deals that differ, insert new ones, record stage moves.
+
+    Known deals are matched on (tenant_id, crm_id) and only rewritten when a column the input
+    carries IS DISTINCT FROM the stored value, so a re-import of the same file writes nothing.
+    The UPDATE joins the table a second time (``o``) to return the pre-update values.
+    """
     updated = ["created_date", "closed_date", "stage", "amount", "currency", "status", "sales_cycle_days"]
     updated += [name for name in OPTIONAL_FIELDS if name in present]
     if "rep_crm_id" in present:
         updated.append("rep_id")
     if "extra" in present:
         updated.append("extra")
-    assignments = ",\n            ".join(f"{name} = EXCLUDED.{name}" for name in updated)
-    compared_old = ", ".join(f"d.{name}" for name in updated)
-    compared_new = ", ".join(f"EXCLUDED.{name}" for name in updated)
+    assignments = ",\n            ".join(f"{name} = s.{name}" for name in updated)
+    compared_old = ", ".join(f"o.{name}" for name in updated)
+    compared_new = ", ".join(f"s.{name}" for name in updated)
     entered_changed = ""
     if "stage_entered_date" in present:
         entered_changed = (
-            "\n            OR (EXCLUDED.stage_entered_date IS NOT NULL"
-            " AND EXCLUDED.stage_entered_date IS DISTINCT FROM d.stage_entered_date)"
+            "\n              OR (s.stage_entered_date IS NOT NULL"
+            " AND s.stage_entered_date IS DISTINCT FROM o.stage_entered_date)"
         )
     return f"""
-    WITH staged AS (
-        SELECT s.*, r.id AS rep_id
+    WITH staged AS NOT MATERIALIZED (
+        SELECT s.row_number, s.crm_id, COALESCE(s.name, '') AS name, s.created_date, s.closed_date,
+               s.expected_close_date, s.stage_entered_date, r.id AS rep_id,
+               COALESCE(s.industry, '') AS industry, COALESCE(s.region, '') AS region,
+               COALESCE(s.product_type, '') AS product_type, COALESCE(s.lead_source, '') AS lead_source,
+               s.stage, s.amount, s.currency, s.status, s.closed_date - s.created_date AS sales_cycle_days,
+               COALESCE(s.extra, '{{}}') AS extra
         FROM pg_temp.{STAGING_TABLE} s
         LEFT JOIN deals_rep r ON r.tenant_id = %(tenant)s AND r.crm_id = s.rep_crm_id
     ),
-    old AS (
-        SELECT d.id, d.stage, d.amount, d.closed_date, d.expected_close_date, d.status
-        FROM deals_deal d JOIN pg_temp.{STAGING_TABLE} s ON s.crm_id = d.crm_id
-        WHERE d.tenant_id = %(tenant)s
+    changed AS (
+        UPDATE deals_deal AS d SET
+            {assignments},
+            stage_entered_date = CASE
+                WHEN s.stage_entered_date IS NOT NULL THEN s.stage_entered_date
+                WHEN o.stage IS DISTINCT FROM s.stage THEN %(today)s::date
+                ELSE o.stage_entered_date END,
+            updated_at = now()
+        FROM staged s JOIN deals_deal o ON o.tenant_id = %(tenant)s AND o.crm_id = s.crm_id
+        WHERE d.id = o.id
+          AND (({compared_old}) IS DISTINCT FROM ({compared_new}){entered_changed})
+        RETURNING d.id, o.stage AS old_stage, d.stage, d.stage_entered_date,
+                  (o.stage, o.amount, o.status, o.closed_date, o.expected_close_date)
+                  IS DISTINCT FROM (d.stage, d.amount, d.status, d.closed_date, d.expected_close_date)
+                  AS scored_change
     ),
-    up AS (
-        INSERT INTO deals_deal AS d (
+    created AS (
+        INSERT INTO deals_deal (
             tenant_id, crm_id, name, created_date, closed_date, expected_close_date, rep_id,
             industry, region, product_type, lead_source, stage, stage_entered_date, amount,
             currency, status, sales_cycle_days, extra, created_at, updated_at
         )
-        SELECT %(tenant)s, crm_id, COALESCE(name, ''), created_date, closed_date,
-               expected_close_date, rep_id, COALESCE(industry, ''), COALESCE(region, ''),
-               COALESCE(product_type, ''), COALESCE(lead_source, ''), stage, stage_entered_date,
-               amount, currency, status, closed_date - created_date, COALESCE(extra, '{{}}'),
+        SELECT %(tenant)s, s.crm_id, s.name, s.created_date, s.closed_date, s.expected_close_date,
+               s.rep_id, s.industry, s.region, s.product_type, s.lead_source, s.stage,
+               s.stage_entered_date, s.amount, s.currency, s.status, s.sales_cycle_days, s.extra,
                now(), now()
-        FROM staged
-        ON CONFLICT (tenant_id, crm_id) DO UPDATE SET
-            {assignments},
-            stage_entered_date = CASE
-                WHEN EXCLUDED.stage_entered_date IS NOT NULL THEN EXCLUDED.stage_entered_date
-                WHEN d.stage IS DISTINCT FROM EXCLUDED.stage THEN %(today)s::date
-                ELSE d.stage_entered_date END,
-            updated_at = now()
-        WHERE ({compared_old}) IS DISTINCT FROM ({compared_new}){entered_changed}
-        RETURNING d.id, d.stage, d.amount, d.closed_date, d.expected_close_date, d.status,
-                  d.stage_entered_date
+        FROM staged s
+        WHERE NOT EXISTS (
+            SELECT 1 FROM deals_deal o WHERE o.tenant_id = %(tenant)s AND o.crm_id = s.crm_id
+        )
+        RETURNING id
     ),
     moves AS (
         INSERT INTO deals_dealstagechange
             (tenant_id, deal_id, from_stage, to_stage, changed_on, source, recorded_at)
-        SELECT %(tenant)s, up.id, old.stage, up.stage, COALESCE(up.stage_entered_date, %(today)s::date),
+        SELECT %(tenant)s, c.id, c.old_stage, c.stage, COALESCE(c.stage_entered_date, %(today)s::date),
                %(source)s, now()
-        FROM up JOIN old ON old.id = up.id
-        WHERE old.stage IS DISTINCT FROM up.stage
+        FROM changed c
+        WHERE c.old_stage IS DISTINCT FROM c.stage
         RETURNING 1
     )
-    SELECT count(*) FILTER (WHERE old.id IS NULL),
-           count(*) FILTER (WHERE old.id IS NOT NULL),
+    SELECT (SELECT count(*) FROM created),
+           (SELECT count(*) FROM changed),
            (SELECT count(*) FROM moves),
-           COALESCE(array_agg(up.id ORDER BY up.id) FILTER (
-               WHERE old.id IS NULL
-                  OR (old.stage, old.amount, old.closed_date, old.expected_close_date, old.status)
-                     IS DISTINCT FROM (up.stage, up.amount, up.closed_date, up.expected_close_date, up.status)
-           ), '{{}}')
-    FROM up LEFT JOIN old ON old.id = up.id
+           ARRAY(SELECT id FROM created UNION ALL SELECT id FROM changed WHERE scored_change ORDER BY 1)
     """
 
 
@@ -1280,8 +1347,8 @@ def run_import(
     """Validate, stage and upsert everything ``source`` yields, as the active tenant.
 
     Must run inside a transaction (a savepoint) the caller rolls back on any exception: on an
-    invalid input it raises :class:`ImportRejected` (carrying the errors) after staging, so
-    nothing it wrote survives; ImportRefused from the source propagates the same way.
+    invalid input it raises :class:`ImportRejected` (carrying the errors) so nothing it wrote
+    survives; ImportRefused from the source is turned into ImportRejected the same way.
     """
     outcome = ImportOutcome()
     errors: list[RowError] = []
@@ -1294,31 +1361,46 @@ def run_import(
                 outcome.rejected += validated.bad_rows
                 errors.extend(validated.errors)
                 if validated.valid_rows:
-                    _copy_into_staging(cursor, validated.copy_text)
+                    _copy_into_staging(cursor, validated)
         except ImportRefused as refused:
-            outcome.errors = (
-                sorted(errors, key=_error_order)[: MAX_ERRORS - len(refused.errors)] + refused.errors
-            )
+            kept = sorted(errors, key=_error_order)[: MAX_ERRORS - len(refused.errors)]
+            outcome.errors = kept + refused.errors
             raise ImportRejected(outcome) from refused
-        cursor.execute(f"ANALYZE pg_temp.{STAGING_TABLE}")
-        duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
-        outcome.rejected += duplicates
-        errors.extend(duplicate_errors)
         if errors or outcome.rejected:
-            outcome.errors = sorted(errors, key=_error_order)[:MAX_ERRORS]
+            # Rows repeating a deal id are only found across the whole input, in SQL.
+            duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
+            outcome.rejected += duplicates
+            outcome.errors = sorted(errors + duplicate_errors, key=_error_order)[:MAX_ERRORS]
             raise ImportRejected(outcome)
         if outcome.rows_read == 0:
             outcome.errors = [file_error("there are no rows to import; nothing was changed")]
             raise ImportRejected(outcome)
 
         params = {"tenant": tenant_id, "today": today, "source": change_source}
-        if "rep_crm_id" in source.present_fields:
-            cursor.execute(_REP_UPSERT, params)
         present = set(source.present_fields)
         if source.has_extra:
             present.add("extra")
-        cursor.execute(_upsert_sql(present), params)
-        created, updated, moves, deal_ids = cursor.fetchone()
+        try:
+            # A savepoint, so that a repeated deal id (which fails the upsert) can be reported.
+            with transaction.atomic():
+                if "rep_crm_id" in present:
+                    cursor.execute(_REP_UPSERT, params)
+                # Right after a large import the table's statistics are stale (a tenant "has 80
+                # deals" when it has a million); a nested loop planned on that is quadratic.
+                # Hash joins are linear whatever the estimates say.
+                cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
+                cursor.execute(_upsert_sql(present), params)
+                created, updated, moves, deal_ids = cursor.fetchone()
+                cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
+        except DatabaseError as error:
+            if getattr(error.__cause__, "sqlstate", None) not in _DUPLICATE_SQLSTATES:
+                raise
+            duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
+            if not duplicates:
+                raise
+            outcome.rejected = duplicates
+            outcome.errors = duplicate_errors
+            raise ImportRejected(outcome) from error
         cursor.execute(f"DROP TABLE pg_temp.{STAGING_TABLE}")
     outcome.created = int(created)
     outcome.updated = int(updated)
@@ -1326,6 +1408,10 @@ def run_import(
     outcome.stage_changes = int(moves)
     outcome.deal_ids = list(deal_ids)
     return outcome
+
+
+# "ON CONFLICT DO UPDATE command cannot affect row a second time" / unique violation.
+_DUPLICATE_SQLSTATES = {"21000", "23505"}
 
 
 def _error_order(error: RowError) -> tuple[int, str]:
