@@ -139,6 +139,13 @@ def test_demo_tenant_holds_the_generated_deals_with_their_stages_and_dates(
     assert moves[-1] == (deal.stage, deal.stage_entered_date)
 
 
+def test_another_anchor_replaces_the_demo_deals(demo_tenant: Tenant) -> None:
+    result = demo_seed(tenant=demo_tenant, anchor=DEMO_ANCHOR + dt.timedelta(days=30))
+    assert result.replaced
+    assert result.import_run.created == 5600
+    assert _counts("demo")["moves"] == result.stage_changes_created
+
+
 def test_a_tenant_with_other_deals_is_not_overwritten(in_tenant_a: Tenant) -> None:
     Deal.objects.create(crm_id="X1", created_date=dt.date(2026, 1, 1), stage="Qualified", amount=1)
     with pytest.raises(DemoSeedError, match="did not create"):
