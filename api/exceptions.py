@@ -17,8 +17,10 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -96,7 +98,11 @@ def flatten_errors(value: Any, path: str = "") -> dict[str, list[str]]:
     if isinstance(value, dict):
         flat: dict[str, list[str]] = {}
         for key, nested in value.items():
-            child = str(key) if not path else f"{path}.{key}"
+            if isinstance(key, int):  # a list item's errors, e.g. ListField(child=…)
+                child = f"{path}[{key}]"
+            else:
+                name = "non_field_errors" if key == "__all__" else str(key)
+                child = name if not path else f"{path}.{name}"
             flat.update(flatten_errors(nested, child))
         return flat
     if isinstance(value, list):
@@ -132,6 +138,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if getattr(getattr(request, "_request", None), "tenant", None) is not None:
         transaction.set_rollback(True)
 
+    if isinstance(exc, DjangoValidationError):
+        # Raised by the domain services (deals.services): field → messages, like a serializer's.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -168,6 +179,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(body, status=status_code, headers=headers)
 
 
+@csrf_exempt  # an unknown path is a 404 whatever the method; DRF views are exempt too
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Catch-all for unknown paths under /api/, so even they answer in the error shape."""
     body = error_body(error_type="not_found", detail="No such API endpoint.")

@@ -79,7 +79,10 @@ class TiebreakOrderingFilter(OrderingFilter):
 MAX_AMOUNT = Decimal("99999999999999.99")
 
 
-@extend_schema_field({"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)})
+def amount_filter_schema(description: str) -> dict[str, Any]:
+    return {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT), "description": description}
+
+
 class AmountFilter(django_filters.NumberFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", Decimal(0))
@@ -115,8 +118,12 @@ class DealFilter(django_filters.FilterSet):
     region = django_filters.CharFilter(help_text="Segment: region (exact).")
     product_type = django_filters.CharFilter(help_text="Segment: product type (exact).")
     lead_source = django_filters.CharFilter(help_text="Segment: lead source (exact).")
-    amount_min = AmountFilter(field_name="amount", lookup_expr="gte", help_text="Amount ≥ this.")
-    amount_max = AmountFilter(field_name="amount", lookup_expr="lte", help_text="Amount ≤ this.")
+    amount_min = extend_schema_field(amount_filter_schema("Amount ≥ this."))(
+        AmountFilter(field_name="amount", lookup_expr="gte")
+    )
+    amount_max = extend_schema_field(amount_filter_schema("Amount ≤ this."))(
+        AmountFilter(field_name="amount", lookup_expr="lte")
+    )
     updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",

@@ -1,15 +1,23 @@
-"""Deal representations shared by the deal endpoints."""
+"""Deal representations: what the API returns, and what create, update and bulk upsert accept.
+
+Input field names are the import's canonical names (deals.mapping.CANONICAL_FIELDS), so a
+record that works in a bulk upsert works in a create and the other way round.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from deals.models import Deal
+from deals.models import Deal, DealStatus
 
 
 class DealSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(read_only=True, help_text="Our id for the deal; use it in deal URLs.")
-    rep = serializers.CharField(
+    rep_crm_id = serializers.CharField(
         source="rep.crm_id", read_only=True, allow_null=True, default=None, help_text="The rep's CRM id."
     )
     rep_name = serializers.CharField(
@@ -31,7 +39,7 @@ class DealSerializer(serializers.ModelSerializer):
             "expected_close_date",
             "closed_date",
             "sales_cycle_days",
-            "rep",
+            "rep_crm_id",
             "rep_name",
             "industry",
             "region",
@@ -62,3 +70,130 @@ class DealSerializer(serializers.ModelSerializer):
             "created_at": {"help_text": "When we first stored the deal."},
             "updated_at": {"help_text": "When we last changed the deal."},
         }
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: a number or a boolean where text is expected is an error, not coerced."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "number", "minimum": 0, "maximum": 99999999999999.99},
+            {"type": "string", "pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?$"},
+        ],
+        "description": "Deal value ≥ 0 with at most 2 decimals, as a number or a decimal string.",
+    }
+)
+class AmountField(serializers.DecimalField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=16, decimal_places=2, min_value=Decimal(0), **kwargs)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are errors (422), so a typo is never silently ignored."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(self.initial_data, dict):
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+class DealWriteSerializer(StrictSerializer):
+    """Fields of a deal a client may set. Validation beyond types is the import's (deals.services)."""
+
+    name = StrictCharField(required=False, allow_blank=True, max_length=300, help_text="Deal name.")
+    created_date = serializers.DateField(help_text="When the deal was created in the CRM (YYYY-MM-DD).")
+    closed_date = serializers.DateField(
+        required=False, allow_null=True, help_text="When it was won or lost; required unless open."
+    )
+    expected_close_date = serializers.DateField(
+        required=False, allow_null=True, help_text="Forecast close date."
+    )
+    stage_entered_date = serializers.DateField(
+        required=False, allow_null=True, help_text="When the deal entered its stage; default today on a move."
+    )
+    rep_crm_id = StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=100,
+        help_text="The rep's CRM id; a rep not seen before is created.",
+    )
+    rep_name = StrictCharField(
+        required=False, allow_blank=True, max_length=200, help_text="The rep's name (for a new rep)."
+    )
+    industry = StrictCharField(required=False, allow_blank=True, max_length=100, help_text="Segment.")
+    region = StrictCharField(required=False, allow_blank=True, max_length=100, help_text="Segment.")
+    product_type = StrictCharField(required=False, allow_blank=True, max_length=100, help_text="Segment.")
+    lead_source = StrictCharField(required=False, allow_blank=True, max_length=100, help_text="Segment.")
+    stage = StrictCharField(max_length=100, help_text="One of the tenant's pipeline stages.")
+    amount = AmountField(help_text="Deal value, ≥ 0, at most 2 decimals.")
+    currency = StrictCharField(
+        required=False,
+        allow_blank=True,
+        min_length=3,
+        max_length=3,
+        help_text="ISO 4217; default the tenant's.",
+    )
+    status = serializers.ChoiceField(
+        choices=DealStatus.choices, required=False, help_text="open (default), won or lost."
+    )
+    extra = serializers.DictField(required=False, help_text="Your own fields, stored as given.")
+
+
+class DealCreateSerializer(DealWriteSerializer):
+    crm_id = StrictCharField(max_length=100, help_text="The CRM's deal id; unique in your tenant.")
+
+
+class DealUpdateSerializer(DealWriteSerializer):
+    """Every field optional; the CRM id cannot change."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class BulkUpsertItemSerializer(serializers.Serializer):
+    """Documents one bulk item. Items are validated by the import engine, all at once."""
+
+    crm_id = serializers.CharField(help_text="The CRM's deal id: updates that deal, or creates it.")
+    name = serializers.CharField(required=False, help_text="Deal name.")
+    created_date = serializers.DateField(required=False, help_text="Required for new deals.")
+    closed_date = serializers.DateField(required=False, allow_null=True, help_text="For won or lost deals.")
+    expected_close_date = serializers.DateField(required=False, allow_null=True, help_text="Forecast.")
+    stage_entered_date = serializers.DateField(required=False, allow_null=True, help_text="Stage since.")
+    rep_crm_id = serializers.CharField(required=False, help_text="The rep's CRM id (created if new).")
+    rep_name = serializers.CharField(required=False, help_text="The rep's name.")
+    rep_email = serializers.EmailField(required=False, help_text="The rep's email.")
+    industry = serializers.CharField(required=False, help_text="Segment.")
+    region = serializers.CharField(required=False, help_text="Segment.")
+    product_type = serializers.CharField(required=False, help_text="Segment.")
+    lead_source = serializers.CharField(required=False, help_text="Segment.")
+    stage = serializers.CharField(required=False, help_text="Required for new deals.")
+    amount = AmountField(required=False, help_text="Required for new deals.")
+    currency = serializers.CharField(required=False, help_text="ISO 4217; default the tenant's.")
+    status = serializers.ChoiceField(choices=DealStatus.choices, required=False, help_text="Default open.")
+    extra = serializers.DictField(required=False, help_text="Your own fields, stored as given.")
+
+
+class BulkUpsertSerializer(serializers.Serializer):
+    deals = BulkUpsertItemSerializer(
+        many=True,
+        help_text="Up to 10,000 deals by CRM id. A field no item carries is left unchanged on known deals.",
+    )
+
+
+class BulkUpsertResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="New deals.")
+    updated = serializers.IntegerField(help_text="Known deals that changed.")
+    unchanged = serializers.IntegerField(help_text="Known deals sent with no change.")
+    import_id = serializers.IntegerField(
+        help_text="The import run recording this upsert (GET /imports/{id})."
+    )

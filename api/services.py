@@ -1,4 +1,4 @@
-"""Writes for API keys. Callers run inside the key's tenant context."""
+"""Writes of the API app (keys; reps named by CRM id). Callers run inside a tenant context."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from api.keys import key_generate
 from api.models import ApiKey, ApiKeyScope
+from deals.models import Rep
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,15 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+def rep_for_crm_id(*, crm_id: str | None, name: str = "") -> Rep | None:
+    """The active tenant's rep with this CRM id, created when new (as an import creates reps).
+
+    None for a blank id (the deal has no rep).
+    """
+    crm_id = (crm_id or "").strip()
+    if not crm_id:
+        return None
+    rep, _ = Rep.objects.get_or_create(crm_id=crm_id, defaults={"name": name.strip()})
+    return rep

@@ -10,6 +10,7 @@ app_name = "api"
 
 v1: list[URLPattern | URLResolver] = [
     path("deals", deals.DealListView.as_view(), name="deals"),
+    path("deals/bulk", deals.DealBulkUpsertView.as_view(), name="deals-bulk"),
     path("deals/<int:pk>", deals.DealDetailView.as_view(), name="deal-detail"),
     path("insights/diagnosis", insights.DiagnosisView.as_view(), name="insights-diagnosis"),
     path("insights/segments", insights.SegmentListView.as_view(), name="insights-segments"),

@@ -73,11 +73,10 @@ def writer_b(write_key_b: str) -> APIClient:
     return bearer(write_key_b)
 
 
-@pytest.fixture
-def session_b(user_b) -> APIClient:  # type: ignore[no-untyped-def]
-    """Tenant B's admin, signed in through the browser (CSRF enforced like a browser)."""
-    client = APIClient(enforce_csrf_checks=False)
-    client.force_login(user_b)
+def session_client(user) -> APIClient:  # type: ignore[no-untyped-def]
+    """A browser session of ``user``."""
+    client = APIClient()
+    client.force_login(user)
     return client
 
 

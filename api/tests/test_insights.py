@@ -80,7 +80,7 @@ def test_segments_accept_a_pair_of_dimensions(client_a, closed_deals_a):
 def test_an_unknown_dimension_is_400(client_a):
     response = client_a.get("/api/v1/insights/segments", {"dimensions": "star_sign"})
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["dimensions"]
+    assert list(response.json()["errors"]) == ["dimensions[0]"]
 
 
 def test_reps_lists_each_reps_win_rate(client_a, closed_deals_a):
