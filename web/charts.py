@@ -330,7 +330,7 @@ def interval_chart(
     ``raw`` (e.g. a rep's unshrunk rate) is drawn as a hollow dot; ``flagged`` rows are drawn in
     the alert colour. The dashed line is the reference (e.g. the team's rate).
     """
-    label_w, right, top, bottom = 170, 70, 10, 26
+    label_w, right, top, bottom = min(170, round(width * 0.24)), 60, 10, 26
     height = top + bottom + row_height * max(len(rows), 1)
     plot_w = width - label_w - right
     values = [r.low for r in rows] + [r.high for r in rows] + [r.raw for r in rows if r.raw is not None]

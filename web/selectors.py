@@ -20,6 +20,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from deals.models import SEGMENT_FIELDS, Deal, DealStatus, Rep
 from insights import segments as insight_segments
 from insights import selectors as insight_selectors
+from insights.models import SegmentMetric
 from insights.periods import add_months, month_start
 from insights.segments import clean_number
 from tenants.context import require_tenant_id
@@ -322,17 +323,23 @@ class MonthlyRate:
     weighted_win_rate: float | None
 
 
-def win_rate_by_month(*, before: dt.date, months: int = 24) -> list[MonthlyRate]:
+def win_rate_by_month(*, before: dt.date, months: int = 24, rep_id: int | None = None) -> list[MonthlyRate]:
     """Win rate per calendar month for the ``months`` complete months before ``before``'s month.
 
-    One aggregate query (insights.selectors.closed_deal_aggregates); rates and intervals come
-    from insights.segments.rate_columns, so they match every other page. Months without
-    closed deals have n = 0 and no rate.
+    The whole tenant, or one rep's deals with ``rep_id``. One aggregate query
+    (insights.selectors.closed_deal_aggregates); rates and intervals come from
+    insights.segments.rate_columns, so they match every other page. Months without closed
+    deals have n = 0 and no rate.
     """
     first = add_months(month_start(before), -months)
     starts = [add_months(first, offset) for offset in range(months)]
     ranges = [(start, add_months(start, 1)) for start in starts]
-    frame = insight_selectors.closed_deal_aggregates(ranges=ranges, dimension_sets=[()], with_medians=False)
+    dimension_set: tuple[str, ...] = ("rep",) if rep_id is not None else ()
+    frame = insight_selectors.closed_deal_aggregates(
+        ranges=ranges, dimension_sets=[dimension_set], with_medians=False
+    )
+    if rep_id is not None and not frame.empty:
+        frame = frame[frame["values"].map(lambda values: values == (rep_id,))]
     by_period: dict[int, dict[str, Any]] = {}
     if not frame.empty:
         table = insight_segments.rate_columns(frame)
@@ -369,3 +376,85 @@ def typical_stage_days(*, today: dt.date) -> dict[str, float]:
         closed_from=today - dt.timedelta(days=TYPICAL_STAGE_LOOKBACK_DAYS), closed_before=today
     )
     return {stage: stat.median_days for (stage, values), stat in times.items() if values == ()}
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    row: str
+    column: str
+    metric: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Win rate by two dimensions: ``cells[i][j]`` is row value i × column value j."""
+
+    rows_dimension: str
+    columns_dimension: str
+    row_values: list[str]
+    column_values: list[str]
+    cells: list[list[HeatCell]]
+    overall: dict[str, Any] | None
+    singles: dict[str, list[dict[str, Any]]]
+
+
+def _ordered_values(metrics: list[dict[str, Any]], dimension: str, size_labels: list[str]) -> list[str]:
+    """A dimension's values: size bands in amount order, others largest segment first."""
+    if dimension == "size_band":
+        present = {m["value"] for m in metrics}
+        return [label for label in size_labels if label in present]
+    return [m["value"] for m in sorted(metrics, key=lambda m: (-m["n"], m["value"]))]
+
+
+def segment_heatmap(
+    *, rows: str, columns: str, closed_from: dt.date, closed_before: dt.date, min_sample: int
+) -> Heatmap:
+    """Segment metrics of deals closed in [closed_from, closed_before) by ``rows`` × ``columns``.
+
+    One aggregate query for the overall row, both single dimensions and the pair
+    (insights.selectors.segment_metric_list): rates with Wilson intervals, the minimum-sample
+    flag and the Holm-corrected above/below flags, exactly as the API reports them.
+    """
+    edges = insight_selectors.size_band_edges(ranges=[(closed_from, closed_before)])
+    metrics = insight_selectors.segment_metric_list(
+        closed_from=closed_from,
+        closed_before=closed_before,
+        dimension_sets=[(rows,), (columns,), (rows, columns)],
+        min_sample=min_sample,
+        band_edges=edges,
+    )
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for metric in metrics:
+        by_key.setdefault(metric["dimension_key"], []).append(metric)
+    size_labels = insight_selectors.size_band_labels(edges)
+    singles = {
+        dimension: [
+            by_key_metric
+            for value in _ordered_values(by_key.get(dimension, []), dimension, size_labels)
+            for by_key_metric in by_key.get(dimension, [])
+            if by_key_metric["value"] == value
+        ]
+        for dimension in (rows, columns)
+    }
+    row_values = [m["value"] for m in singles[rows]]
+    column_values = [m["value"] for m in singles[columns]]
+    # insights names a pair in its own dimension order, so read each value by its dimension.
+    pair_metrics = by_key.get(f"{rows}+{columns}", []) + by_key.get(f"{columns}+{rows}", [])
+    pairs = {}
+    for metric in pair_metrics:
+        named = dict(zip(metric["dimensions"], metric["values"], strict=True))
+        pairs[(named[rows], named[columns])] = metric
+    cells = [[HeatCell(r, c, pairs.get((r, c))) for c in column_values] for r in row_values]
+    overall = next(iter(by_key.get(insight_selectors.OVERALL, [])), None)
+    return Heatmap(rows, columns, row_values, column_values, cells, overall, singles)
+
+
+def segment_history(*, dimension: str, value: str, months_from: dt.date) -> list[SegmentMetric]:
+    """Stored monthly metrics (insights.SegmentMetric) of one single-dimension segment, by month."""
+    return list(
+        SegmentMetric.objects.filter(
+            dimension_key=dimension,
+            value_key=insight_selectors.segment_value_key([value]),
+            month__gte=months_from,
+        ).order_by("month")
+    )

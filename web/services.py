@@ -1,6 +1,8 @@
-"""Writes started from the web UI that no domain app owns: inviting and managing members."""
+"""Writes started from the web UI that no domain app owns: members, and saved field mappings."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -13,6 +15,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from deals.mapping import mapping_from_json
+from deals.models import FieldMapping
 from tenants.models import Membership, Role, Tenant
 from tenants.services import membership_grant, user_ensure
 
@@ -76,3 +80,19 @@ def member_remove(*, membership: Membership, acting_user: AbstractUser) -> None:
     if membership.role == Role.ADMIN and not _other_admins(membership):
         raise ValidationError("A tenant needs at least one admin.")
     membership.delete()
+
+
+@transaction.atomic
+def field_mapping_save(*, name: str, spec: dict[str, Any]) -> FieldMapping:
+    """Store ``spec`` as the active tenant's mapping ``name`` (replacing one of that name).
+
+    The spec is validated first (deals.mapping.mapping_from_json raises MappingError with every
+    problem). A name equal to a preset's overrides that preset for this tenant.
+    """
+    mapping_from_json(spec, name=name)
+    mapping, _ = FieldMapping.objects.update_or_create(name=name, defaults={"spec": spec})
+    return mapping
+
+
+def field_mapping_delete(*, mapping: FieldMapping) -> None:
+    mapping.delete()

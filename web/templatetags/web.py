@@ -12,6 +12,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from alerts.selectors import alert_counts
 from web.icons import icon_svg
 from web.navigation import NAV_ITEMS, is_active, role_at_least
 
@@ -39,7 +40,9 @@ def sidebar_nav(context: template.Context) -> dict[str, Any]:
         if not groups or groups[-1]["label"] != item.group:
             groups.append({"label": item.group, "items": []})
         groups[-1]["items"].append({"item": item, "active": is_active(item, url_name)})
-    return {"groups": groups, "nav_counts": context.get("nav_counts", {})}
+    # One small aggregate per page for the badge; skipped when there is no tenant to count in.
+    counts = alert_counts() if getattr(request, "tenant", None) is not None and role else {}
+    return {"groups": groups, "nav_counts": {"alerts": counts.get("open", 0)}}
 
 
 def _as_float(value: Any) -> float | None:
@@ -163,3 +166,12 @@ def abs_value(value: Any) -> Any:
 @register.filter
 def as_decimal(value: Any) -> Decimal | None:
     return Decimal(str(value)) if value not in (None, "") else None
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping[key]`` in a template (None when missing)."""
+    try:
+        return mapping[key]
+    except (KeyError, IndexError, TypeError):
+        return None

@@ -11,6 +11,8 @@ import pytest
 from django.contrib.auth.models import AbstractUser
 from django.test import Client
 
+from alerts.models import Alert
+from alerts.services import alert_rules_ensure
 from deals.models import Deal, DealStageChange, DealStatus, Rep
 from tenants.context import require_tenant_id, tenant_context
 from tenants.models import Role, Tenant
@@ -142,3 +144,39 @@ def viewer_client(client: Client, viewer_a: AbstractUser) -> Client:
 def manager_client(client: Client, manager_a: AbstractUser) -> Client:
     client.force_login(manager_a)
     return client
+
+
+def raise_alert(deal: Deal, *, title: str, severity: str = "warning", kind: str = "stall") -> Alert:
+    """An open alert on ``deal`` in the active tenant, as the daily checks would store it."""
+    rule = alert_rules_ensure()[kind]
+    return Alert.objects.create(
+        rule=rule,
+        kind=kind,
+        deal=deal,
+        dedup_key=f"{kind}:deal:{deal.pk}",
+        severity=severity,
+        title=title,
+        summary=f"{deal} has been in {deal.stage} for 47 days; won deals usually leave it within 21.",
+        evidence={"days_in_stage": 47, "threshold_days": 21},
+        raised_on=dt.date.today(),
+    )
+
+
+@pytest.fixture
+def alerts_a(tenant_a: Tenant, open_deal_a: Deal, pipeline_a: list[Deal]) -> list[Alert]:
+    with tenant_context(tenant_a):
+        open_deals = [deal for deal in pipeline_a if deal.status == DealStatus.OPEN][:3]
+        return [
+            raise_alert(
+                open_deal_a, title="Acme platform expansion stalled in Proposal", severity="critical"
+            ),
+            *(raise_alert(deal, title=f"{deal.name} stalled in {deal.stage}") for deal in open_deals),
+        ]
+
+
+@pytest.fixture
+def client_factory_b(user_b: AbstractUser) -> Client:
+    """A second browser session: the admin of tenant B."""
+    other = Client()
+    other.force_login(user_b)
+    return other

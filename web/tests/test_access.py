@@ -34,7 +34,7 @@ def test_a_deal_page_for_anonymous_visitors_redirects_to_sign_in(client: Client,
 
 
 @pytest.mark.parametrize("name", READ_PAGES)
-def test_viewers_can_read_every_insight_page(viewer_client: Client, name):
+def test_viewers_can_read_every_insight_page(viewer_client: Client, pipeline_a, name):
     assert viewer_client.get(reverse(name)).status_code == 200
 
 

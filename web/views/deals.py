@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from alerts.models import AlertState
+from alerts.selectors import alert_list
 from deals.models import Deal
 from web.decorators import tenant_required
 from web.rendering import render_page
@@ -26,6 +28,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline_scale": longest,
         "age_days": ((deal.closed_date or today) - deal.created_date).days,
         "extra_fields": sorted((deal.extra or {}).items()),
+        "deal_alerts": list(alert_list(deal_id=deal.pk, states=list(AlertState.values))[:20]),
         "timeline_has_typical": any(span.typical_days for span in timeline),
     }
     return render_page(request, "web/deal_detail.html", context)

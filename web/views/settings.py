@@ -1,0 +1,120 @@
+"""Admin → API keys and alert rules; and every member's own digest preference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
+
+from alerts import rules as alert_rules
+from alerts.models import AlertRule, DigestFrequency
+from alerts.selectors import alert_rule_list, digest_frequency_for
+from alerts.services import alert_rule_settings, alert_rule_update, digest_preference_set
+from api.models import ApiKey
+from api.services import api_key_create, api_key_revoke
+from web.decorators import tenant_admin_required, tenant_required
+from web.forms import ApiKeyForm
+from web.rendering import render_page
+
+
+def _keys_context(form: ApiKeyForm | None = None, created: Any = None) -> dict[str, Any]:
+    return {
+        "tab": "keys",
+        "keys": ApiKey.objects.select_related("created_by").order_by("revoked_at", "-created_at"),
+        "form": form or ApiKeyForm(),
+        "created": created,
+    }
+
+
+@tenant_admin_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render_page(request, "web/admin/api_keys.html", _keys_context())
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return render_page(request, "web/admin/api_keys.html", _keys_context(form), status=400)
+    created = api_key_create(
+        name=form.cleaned_data["name"],
+        scope=form.cleaned_data["scope"],
+        created_by=request.user,  # type: ignore[arg-type]
+    )
+    # The plaintext exists only in this response: it is rendered, never stored or redirected.
+    response = render_page(request, "web/admin/api_keys.html", _keys_context(created=created))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@tenant_admin_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    api_key = get_object_or_404(ApiKey, pk=pk)
+    api_key_revoke(api_key=api_key)
+    messages.success(request, f"Revoked the key “{api_key.name}” ({api_key.key_prefix}…).")
+    return redirect("settings_api_keys")
+
+
+def _rule_rows() -> list[dict[str, Any]]:
+    rows = []
+    for rule in alert_rule_list():
+        spec = alert_rules.RULE_SPECS[rule.kind]
+        values = alert_rule_settings(rule=rule)
+        rows.append(
+            {
+                "rule": rule,
+                "spec": spec,
+                "thresholds": [
+                    {"threshold": threshold, "value": values.get(threshold.name, threshold.default)}
+                    for threshold in spec.thresholds
+                ],
+            }
+        )
+    return rows
+
+
+@tenant_admin_required
+def alert_rules_view(request: HttpRequest) -> HttpResponse:
+    return render_page(request, "web/admin/alert_rules.html", {"tab": "rules", "rows": _rule_rows()})
+
+
+@tenant_admin_required
+@require_POST
+def alert_rule_save(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(AlertRule, pk=pk)
+    spec = alert_rules.RULE_SPECS[rule.kind]
+    thresholds = {t.name: request.POST[t.name] for t in spec.thresholds if t.name in request.POST}
+    try:
+        alert_rule_update(
+            rule=rule,
+            user=request.user,  # type: ignore[arg-type]
+            enabled=request.POST.get("enabled") == "on",
+            thresholds=thresholds,
+            cooldown_days=int(request.POST.get("cooldown_days", rule.cooldown_days)),
+        )
+    except (ValidationError, ValueError) as problem:
+        text = " ".join(problem.messages) if isinstance(problem, ValidationError) else "Enter whole days."
+        messages.error(request, f"{spec.label}: {text}")
+    else:
+        messages.success(request, f"Saved “{spec.label}”.")
+    return redirect("settings_alert_rules")
+
+
+@tenant_required
+def digest_preference(request: HttpRequest) -> HttpResponse:
+    """Every member chooses their own digest frequency (or unsubscribes) for this tenant."""
+    if request.method == "POST":
+        try:
+            digest_preference_set(user=request.user, frequency=request.POST.get("frequency", ""))  # type: ignore[arg-type]
+        except ValidationError as problem:
+            messages.error(request, " ".join(problem.messages))
+        else:
+            messages.success(request, "Saved your digest preference.")
+        return redirect("account_digest")
+    context = {
+        "current": digest_frequency_for(user=request.user),  # type: ignore[arg-type]
+        "choices": DigestFrequency.choices,
+    }
+    return render_page(request, "web/account_digest.html", context)
