@@ -4,7 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.exceptions import api_not_found
-from api.views import deals, insights, keys
+from api.views import alerts, deals, insights, keys
 
 app_name = "api"
 
@@ -12,6 +12,11 @@ v1: list[URLPattern | URLResolver] = [
     path("deals", deals.DealListView.as_view(), name="deals"),
     path("deals/bulk", deals.DealBulkUpsertView.as_view(), name="deals-bulk"),
     path("deals/<int:pk>", deals.DealDetailView.as_view(), name="deal-detail"),
+    path("alerts", alerts.AlertListView.as_view(), name="alerts"),
+    path("alerts/<int:pk>", alerts.AlertDetailView.as_view(), name="alert-detail"),
+    path("alerts/<int:pk>/acknowledge", alerts.AlertAcknowledgeView.as_view(), name="alert-acknowledge"),
+    path("alerts/<int:pk>/snooze", alerts.AlertSnoozeView.as_view(), name="alert-snooze"),
+    path("alerts/<int:pk>/resolve", alerts.AlertResolveView.as_view(), name="alert-resolve"),
     path("insights/diagnosis", insights.DiagnosisView.as_view(), name="insights-diagnosis"),
     path("insights/segments", insights.SegmentListView.as_view(), name="insights-segments"),
     path("insights/reps", insights.RepListView.as_view(), name="insights-reps"),
