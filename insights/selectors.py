@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -162,7 +163,7 @@ def closed_deal_aggregates(
         "(d.status = 'won')::int AS won, d.amount::float8 AS amount, "
         f"d.sales_cycle_days AS cycle_days{select_dimensions}",
     )
-    params["band_edges"] = [float(edge) for edge in band_edges] or [0.0]
+    params["band_edges"] = [float(edge) for edge in band_edges] or [math.inf]
     params["amount_ladder"] = list(AMOUNT_LADDER)
     grouping_sets = ", ".join("(" + ", ".join(dimensions) + ")" for dimensions in wanted)
     grouping = f"GROUPING({', '.join(used)})" if used else "0"
@@ -338,7 +339,7 @@ def winning_cycle_by_dimension_set(
         "start": closed_from,
         "end": closed_before,
         "quantile": quantile,
-        "band_edges": [float(edge) for edge in band_edges or ()] or [0.0],
+        "band_edges": [float(edge) for edge in band_edges or ()] or [math.inf],
     }
     select_dimensions = "".join(f", {DIMENSIONS[key].sql} AS {key}" for key in used)
     grouping_sets = ", ".join(["()", *("(" + ", ".join(dimensions) + ")" for dimensions in wanted)])
@@ -368,6 +369,8 @@ def winning_cycle_by_dimension_set(
         positions = [used.index(key) for key in dimensions]
         values = tuple(row[1 + position] for position in positions)
         median, upper, count = row[1 + width :]
+        if not count:
+            continue  # the () grouping set of an empty range
         result.setdefault(dimensions, {})[values] = CycleStat(
             median_days=float(median), p75_days=float(upper), n_won=int(count)
         )
@@ -413,7 +416,7 @@ def stage_time_p75_days(
         "start": closed_from,
         "end": closed_before,
         "quantile": quantile,
-        "band_edges": edges or [0.0],
+        "band_edges": edges or [math.inf],
     }
     select_dimensions = "".join(f", {DIMENSIONS[key].sql} AS {key}" for key in dimensions)
     carry_dimensions = "".join(f", w.{key}" for key in dimensions)
@@ -499,7 +502,8 @@ class PipelineValue:
     """Open pipeline as of a date: raw, probability-weighted, and the gap between them.
 
     ``method`` says where the probabilities came from: "segment_prior", "scores", or
-    "scores+segment_prior" when some open deals had no score.
+    "scores+segment_prior" when some open deals had no score. ``weighted`` is NaN when a deal
+    needs a segment prior and the tenant has never closed a deal.
     """
 
     n_open: int
@@ -514,9 +518,9 @@ class PipelineValue:
     def as_dict(self) -> dict[str, object]:
         return {
             "n_open": self.n_open,
-            "raw": round(self.raw, 2),
-            "weighted": round(self.weighted, 2),
-            "gap": round(self.gap, 2),
+            "raw": clean_number(self.raw, 2),
+            "weighted": clean_number(self.weighted, 2),
+            "gap": clean_number(self.gap, 2),
             "method": self.method,
         }
 
@@ -538,14 +542,19 @@ def segment_prior_rates(
 ) -> pd.DataFrame:
     """Empirical-Bayes win rate per segment of closed deals in the year before ``as_of``.
 
-    Returns columns ``values`` (tuple in ``dimensions`` order), ``n``, ``won``, ``prior_rate``
-    plus the fitted prior's mean in ``frame.attrs["prior_mean"]`` (the rate for segments with
-    no history); empty with prior_mean NaN when no deal closed in that year.
+    All earlier history is used when that year has no closed deal. Returns columns ``values``
+    (tuple in ``dimensions`` order), ``n``, ``won``, ``prior_rate`` plus the fitted prior's mean
+    in ``frame.attrs["prior_mean"]`` (the rate for segments with no history); empty with
+    prior_mean NaN when no deal ever closed before ``as_of``.
     """
     start = as_of - dt.timedelta(days=PIPELINE_PRIOR_LOOKBACK_DAYS)
     frame = closed_deal_aggregates(
         ranges=[(start, as_of)], dimension_sets=[tuple(dimensions)], with_medians=False
     )
+    if frame.empty:
+        frame = closed_deal_aggregates(
+            ranges=[(dt.date.min, as_of)], dimension_sets=[tuple(dimensions)], with_medians=False
+        )
     return segments.prior_rates(frame)
 
 
@@ -585,7 +594,8 @@ def pipeline_value(
         rates = np.array(
             [prior_by_values.get(tuple(row[:width]), prior_mean) for row in rows], dtype=np.float64
         )
-        weighted = float(np.nansum(amounts * rates))
+        # With no closed deal ever, there is no prior: the weighted value is unknown (NaN).
+        weighted = float(np.sum(amounts * rates))
         return PipelineValue(
             n_open=int(counts.sum()), raw=float(amounts.sum()), weighted=weighted, method="segment_prior"
         )
@@ -605,7 +615,7 @@ def pipeline_value(
     return PipelineValue(
         n_open=len(frame),
         raw=float(frame["amount"].sum()),
-        weighted=float(np.nansum(frame["amount"] * used)),
+        weighted=float(np.sum(frame["amount"] * used)),
         method="scores+segment_prior" if missing.any() else "scores",
     )
 
