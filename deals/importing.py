@@ -81,6 +81,8 @@ STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("extra", "jsonb"),
 )
 STAGING_TABLE = "deal_import_staging"
+# High 32 bits of the advisory lock key that serialises imports per tenant ("DEAL").
+_IMPORT_LOCK_NAMESPACE = 0x4445414C
 
 _COMPRESSED_MAGIC = {
     b"PK\x03\x04": "zip (or an Excel .xlsx workbook)",
@@ -270,7 +272,14 @@ class GuardedStream(io.RawIOBase):
 
 
 def _too_big_reason(limit: int) -> str:
-    return f"the file is larger than the upload limit of {limit / 1024 / 1024:,.0f} MB; nothing was read"
+    return f"the file is larger than the upload limit of {_human_size(limit)}; nothing was read"
+
+
+def _human_size(size: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:,.0f} {unit}"
+    return f"{size} bytes"
 
 
 def _sniff(prefix: bytes) -> RowError | None:
@@ -692,27 +701,40 @@ class ValidationContext:
 
 
 class _Errors:
-    """Collects row errors; keeps the first MAX_ERRORS per check and marks every bad row."""
+    """Collects row errors; keeps the first MAX_ERRORS per check and marks every bad row.
+
+    Once a row's cell (or the whole row, column None) has been reported by ``block``, later
+    checks stay silent about it: a value the API could not read is not also "required".
+    """
 
     def __init__(self, rows: np.ndarray) -> None:
         self.rows = rows
         self.bad = np.zeros(len(rows), dtype=bool)
         self.items: list[RowError] = []
+        self._blocked: set[tuple[int, str | None]] = set()
+
+    def block(self, position: int, column: str | None, reason: str) -> None:
+        self.bad[position] = True
+        self._blocked.add((position, column))
+        self.items.append({"row": int(self.rows[position]), "column": column, "reason": reason})
+
+    def _reportable(self, positions: np.ndarray, column: str | None) -> Iterator[int]:
+        reported = 0
+        for position in positions.tolist():
+            if reported >= MAX_ERRORS:
+                return
+            if self._blocked and ((position, column) in self._blocked or (position, None) in self._blocked):
+                continue
+            reported += 1
+            yield position
 
     def add(self, mask: np.ndarray, column: str | None, reason: Callable[[int], str]) -> None:
         positions = np.flatnonzero(mask)
         if not len(positions):
             return
         self.bad[positions] = True
-        for position in positions[:MAX_ERRORS]:
+        for position in self._reportable(positions, column):
             self.items.append({"row": int(self.rows[position]), "column": column, "reason": reason(position)})
-
-    def add_rows(self, positions: np.ndarray, column: str | None, reason: str) -> None:
-        """The same ``reason`` for every row at ``positions``."""
-        if len(positions):
-            self.bad[positions] = True
-            for position in positions[:MAX_ERRORS]:
-                self.items.append({"row": int(self.rows[position]), "column": column, "reason": reason})
 
     def add_per_value(self, column: _Column, messages: np.ndarray, label: str) -> None:
         """``messages``: per distinct value, None or the reason that value is wrong."""
@@ -894,7 +916,7 @@ def validate_chunk(chunk: CanonicalChunk, context: ValidationContext) -> Validat
     errors = _Errors(chunk.rows)
     for position, column, reason in chunk.errors:
         name = context.labels(column) if column in CANONICAL_FIELDS else column
-        errors.add_rows(np.array([position]), name or None, reason)
+        errors.block(position, name or None, reason)
     if chunk.check_text:
         _check_text(chunk, errors, context.labels)
 
@@ -1076,7 +1098,7 @@ def _validate_dates_and_outcome(
     created, created_empty = dates["created_date"]
     closed, closed_empty = dates["closed_date"]
     expected = dates["expected_close_date"][0]
-    errors.add_rows(np.flatnonzero(created_empty), label("created_date"), "created date is required")
+    errors.add(created_empty, label("created_date"), lambda _position: "created date is required")
 
     raw_status = _text_column(chunk, "status", spec)
     mapped = _apply_value_map(chunk, "status", raw_status, spec)
@@ -1101,10 +1123,10 @@ def _validate_dates_and_outcome(
             closed = np.where(move, np.datetime64("NaT"), closed)
             has_closed = ~np.isnat(closed)
     else:
-        errors.add_rows(
-            np.flatnonzero(is_open & has_closed),
+        errors.add(
+            is_open & has_closed,
             label("closed_date"),
-            "an open deal (empty outcome) cannot have a closed date",
+            lambda _position: "an open deal (empty outcome) cannot have a closed date",
         )
     is_closed = (status == "won") | (status == "lost")
     errors.add(
@@ -1377,6 +1399,9 @@ def run_import(
             raise ImportRejected(outcome)
 
         params = {"tenant": tenant_id, "today": today, "source": change_source}
+        # One writer per tenant at a time: a second import of the same tenant waits here and then
+        # sees the first one's deals as known (instead of failing on the same new ids).
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_NAMESPACE << 32 | tenant_id])
         present = set(source.present_fields)
         if source.has_extra:
             present.add("extra")
