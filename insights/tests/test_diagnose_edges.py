@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-
 from insights.services import diagnose
 from insights.tests.factories import DealSpec, deals_create
 from tenants.context import tenant_context
