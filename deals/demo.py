@@ -675,11 +675,8 @@ def generate_deals(
     slide = rng.integers(7, 45, size=n) * day
     expected = np.where(is_open & ~stalled & (expected <= anchor_day), anchor_day + slide, expected)
 
-    # Open deals' oracle adds what being at this stage says, minus a penalty for stalling.
-    stage_factor = np.asarray(list(stage_log_bayes_factors().values()))[last_stage]
-    stall_doublings = np.maximum(0.0, np.log2(np.maximum(in_stage_open, 1) / median_stage_days))
-    open_log_odds = static_log_odds + stage_factor + STALL_LOG_ODDS_PER_DOUBLING * stall_doublings
-    true_probability = np.where(is_open, 1.0 / (1.0 + np.exp(-open_log_odds)), static_probability)
+    open_probability = _while_open_probability(static_log_odds, last_stage, in_stage_open, median_stage_days)
+    true_probability = np.where(is_open, open_probability, static_probability)
 
     # Rows and deal ids follow creation order, as a CRM's would.
     rows = _order(rng.random(n), is_open, created)
@@ -729,6 +726,17 @@ def _deal_ids(prefix: str, n: int) -> np.ndarray:
     text = np.ascontiguousarray(np.concatenate([head, digits.astype(np.uint8)], axis=1))
     size = text.shape[1]
     return text.view(f"S{size}").ravel().astype(f"U{size}").astype(object)
+
+
+def _while_open_probability(
+    static_log_odds: np.ndarray, stage: np.ndarray, days_in_stage: np.ndarray, median_won_days: np.ndarray
+) -> np.ndarray:
+    """Win probability of a deal seen while open: what reaching ``stage`` says (the funnel's
+    Bayes factor), minus a penalty per doubling of time in stage beyond the won median."""
+    stage_factor = np.asarray(list(stage_log_bayes_factors().values()))[stage]
+    doublings = np.maximum(0.0, np.log2(np.maximum(days_in_stage, 1) / median_won_days))
+    log_odds = static_log_odds + stage_factor + STALL_LOG_ODDS_PER_DOUBLING * doublings
+    return 1.0 / (1.0 + np.exp(-log_odds))
 
 
 def _typical_won_days(
@@ -809,6 +817,103 @@ def generate_stage_history(deals: pd.DataFrame) -> pd.DataFrame:
             "to_stage": np.array(STAGES, dtype=object)[stage_cols],
             "changed_on": pd.to_datetime(changed_on),
         }
+    )
+
+
+def _codes(values: pd.Series, names: list[str] | tuple[str, ...]) -> np.ndarray:
+    codes = pd.Categorical(values, categories=list(names)).codes.astype(np.int64)
+    if (codes < 0).any():
+        raise ValueError(f"{values.name} holds values outside {list(names)}; is this the right variant?")
+    return codes
+
+
+def static_win_log_odds(
+    deals: pd.DataFrame, *, anchor: datetime.date, tenant_variant: str = "demo"
+) -> np.ndarray:
+    """The linear predictor of each deal at creation (see PLANTED["win_probability"]).
+
+    For a closed deal, logistic of this is its ``true_win_probability``. The regional drop
+    applies to deals closing in Q-1 or later relative to ``anchor`` and to every open deal.
+    """
+    variant = _VARIANTS[tenant_variant]
+    amount = deals["deal_amount"].to_numpy(dtype=np.float64)
+    log_odds = (
+        variant.intercept
+        + np.array([lv.log_odds for lv in variant.lead_sources])[
+            _codes(deals["lead_source"], [lv.name for lv in variant.lead_sources])
+        ]
+        + np.array([lv.log_odds for lv in variant.industries])[
+            _codes(deals["industry"], [lv.name for lv in variant.industries])
+        ]
+        + np.array([p.log_odds for p in variant.products])[
+            _codes(deals["product_type"], [p.name for p in variant.products])
+        ]
+        + np.array([lv.log_odds for lv in variant.regions])[
+            _codes(deals["region"], [lv.name for lv in variant.regions])
+        ]
+        + variant.log_amount_log_odds * (np.log(amount) - np.log(AMOUNT_REFERENCE_USD))
+        + deals["sales_rep_id"].map(variant.rep_log_odds).fillna(0.0).to_numpy(dtype=np.float64)
+    )
+    if variant.region_drop is not None:
+        is_open = deals["closed_date"].isna().to_numpy()
+        later = np.zeros(len(deals), dtype=bool)
+        later[~is_open] = relative_quarter(deals.loc[~is_open, "closed_date"], anchor) >= -1
+        dropped = (deals["region"] == variant.region_drop[0]).to_numpy() & (is_open | later)
+        log_odds = log_odds + np.where(dropped, variant.region_drop[1], 0.0)
+    return log_odds
+
+
+def typical_won_days_in_stage(deals: pd.DataFrame, *, tenant_variant: str = "demo") -> pd.DataFrame:
+    """Median days won deals spent in each stage, per product (rows) and stage (columns).
+
+    The same medians the generator aged open deals against and bases the stall penalty on
+    (design values where a product has fewer than 30 won deals).
+    """
+    variant = _VARIANTS[tenant_variant]
+    product_names = [p.name for p in variant.products]
+    won = deals[deals["outcome"] == "Won"]
+    last_stage = _codes(won["deal_stage"], STAGES)
+    created = won["created_date"].to_numpy(dtype="datetime64[D]")
+    entered = won["stage_entered_date"].to_numpy(dtype="datetime64[D]")
+    closed = won["closed_date"].to_numpy(dtype="datetime64[D]")
+    pre_days = (entered - created).astype(np.int64)
+    last_days = (closed - entered).astype(np.int64)
+    durations = _stage_durations(_split_offsets(pre_days, last_stage), last_stage, last_days)
+    typical = _typical_won_days(
+        durations,
+        pre_days + last_days,
+        _codes(won["product_type"], product_names),
+        np.array([p.cycle_factor for p in variant.products]),
+    )
+    return pd.DataFrame(typical["stage"], index=product_names, columns=list(STAGES))
+
+
+def snapshot_win_probability(
+    deals: pd.DataFrame,
+    *,
+    anchor: datetime.date,
+    stage: pd.Series | np.ndarray,
+    days_in_stage: pd.Series | np.ndarray,
+    tenant_variant: str = "demo",
+) -> np.ndarray:
+    """The generator's win probability of each deal seen while open, at ``stage`` after
+    ``days_in_stage`` days in it (arrays aligned with ``deals``).
+
+    The oracle for a closed deal replayed as it looked at some point of its life (a model that
+    uses stage and time in stage can beat the at-creation probability, and should be compared
+    with this). For open deals at their current stage on ``anchor`` it equals
+    ``true_win_probability``; at Qualified after 0 days it is the at-creation probability.
+    ``deals`` must be the whole generated frame (its won deals set the typical stage times).
+    """
+    variant = _VARIANTS[tenant_variant]
+    typical = typical_won_days_in_stage(deals, tenant_variant=tenant_variant).to_numpy()
+    stage_index = _codes(pd.Series(np.asarray(stage), name="stage"), STAGES)
+    product = _codes(deals["product_type"], [p.name for p in variant.products])
+    return _while_open_probability(
+        static_win_log_odds(deals, anchor=anchor, tenant_variant=tenant_variant),
+        stage_index,
+        np.asarray(days_in_stage, dtype=np.float64),
+        typical[product, stage_index],
     )
 
 

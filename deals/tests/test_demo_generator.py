@@ -25,6 +25,7 @@ from deals.demo import (
     generate_stage_history,
     quarter_bounds,
     relative_quarter,
+    snapshot_win_probability,
 )
 from deals.mapping import mapping_preset
 
@@ -305,6 +306,38 @@ def test_the_oracle_is_the_logistic_of_the_documented_predictor(closed: pd.DataF
     )
     expected = 1 / (1 + np.exp(-log_odds))
     assert np.allclose(closed["true_win_probability"], expected)
+
+
+def test_the_snapshot_oracle_gives_the_true_probability_at_creation_and_on_the_anchor(
+    deals: pd.DataFrame,
+) -> None:
+    is_open = (deals["outcome"] == "").to_numpy()
+    days_in_stage = np.where(is_open, (pd.Timestamp(ANCHOR) - deals["stage_entered_date"]).dt.days, 0)
+    stage = np.where(is_open, deals["deal_stage"], STAGES[0])
+    probability = snapshot_win_probability(deals, anchor=ANCHOR, stage=stage, days_in_stage=days_in_stage)
+    assert np.allclose(probability, deals["true_win_probability"])
+
+
+def test_closed_deals_replayed_halfway_are_ranked_better_by_the_snapshot_oracle(
+    deals: pd.DataFrame, history: pd.DataFrame
+) -> None:
+    # Halfway through its life a deal's stage and time in stage already say something, so a
+    # model using them can beat the at-creation probability; the snapshot oracle says how far.
+    closed = (deals["outcome"] != "").to_numpy()
+    life_days = deals["sales_cycle_days"].fillna(0).astype(int)
+    halfway = deals["created_date"] + pd.to_timedelta(life_days // 2, unit="D")
+    moves = history.merge(pd.DataFrame({"deal_id": deals["deal_id"], "halfway": halfway}), on="deal_id")
+    current = moves[moves["changed_on"] <= moves["halfway"]].groupby("deal_id").tail(1).set_index("deal_id")
+    current = current.loc[deals["deal_id"]]
+    probability = snapshot_win_probability(
+        deals,
+        anchor=ANCHOR,
+        stage=current["to_stage"].to_numpy(),
+        days_in_stage=(current["halfway"] - current["changed_on"]).dt.days.to_numpy(),
+    )
+    won = (deals["outcome"] == "Won").to_numpy()[closed]
+    at_creation = roc_auc_score(won, deals["true_win_probability"].to_numpy()[closed])
+    assert roc_auc_score(won, probability[closed]) > at_creation + 0.02
 
 
 def test_stalled_open_deals_have_a_lower_true_probability(open_deals: pd.DataFrame) -> None:
