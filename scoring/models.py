@@ -1,0 +1,182 @@
+"""Scoring registry: model versions, deal score history, current scores and next-action rules.
+
+Every model is tenant-owned; the tenant id leads every unique constraint and index.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import TenantOwned
+
+
+class Serving(models.TextChoices):
+    """What produces a tenant's scores. Shown next to every score."""
+
+    MODEL = "model", "Logistic model"
+    SEGMENT_PRIOR = "segment_prior", "Segment priors (baseline)"
+    BASE_RATE = "base_rate", "Base rate (baseline)"
+    NONE = "none", "No scores (not enough data)"
+
+
+class ModelVersion(TenantOwned):
+    """One training run: what was trained, how it did in the backtest, and what serves.
+
+    ``promoted`` says whether the logistic model passed the promotion rule (beat the base rate
+    on Brier score in the time-based backtest). ``serving`` is what this version actually scores
+    with: the model when promoted, otherwise the best baseline, or nothing below the minimum
+    data. ``is_active`` marks the one version per tenant that scores deals now.
+    """
+
+    trained_at = models.DateTimeField(default=timezone.now)
+    # Close dates of the closed deals the run learned from.
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True)
+    n_won = models.IntegerField(default=0)
+    n_lost = models.IntegerField(default=0)
+    features = models.JSONField(default=list, blank=True)
+    coefficients = models.JSONField(default=dict, blank=True)
+    # Backtest of the logistic model and of each baseline: roc_auc, brier, log_loss, n, reliability.
+    metrics = models.JSONField(default=dict, blank=True)
+    baseline_metrics = models.JSONField(default=dict, blank=True)
+    # Folds, the rep-feature decision and the promotion comparison with its confidence bound.
+    details = models.JSONField(default=dict, blank=True)
+    # Typical values (medians of the training snapshots) quoted in driver labels.
+    typical = models.JSONField(default=dict, blank=True)
+    promoted = models.BooleanField(default=False)
+    serving = models.CharField(max_length=16, choices=Serving.choices, default=Serving.NONE)
+    is_active = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    # joblib bytes of the serving object (scoring.model); null when nothing serves.
+    artefact = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(is_active=True),
+                name="modelversion_one_active_per_tenant",
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "trained_at"], name="modelversion_tenant_trained")]
+        ordering = ["-trained_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} {self.serving_label}"
+
+    @property
+    def serving_label(self) -> str:
+        """Which model made a score, in words: shown beside every score."""
+        return Serving(self.serving).label
+
+    @property
+    def version_label(self) -> str:
+        return f"v{self.pk} · {self.serving_label} · trained {self.trained_at:%Y-%m-%d}"
+
+
+class Band(models.TextChoices):
+    """Risk bands by win probability; cut-offs in scoring.drivers.BAND_CUTOFFS (docs/scoring.md)."""
+
+    LOW = "low", "Low risk"
+    MEDIUM = "medium", "Medium risk"
+    HIGH = "high", "High risk"
+    CRITICAL = "critical", "Critical risk"
+
+
+class DealScore(TenantOwned):
+    """One score a deal held, from one model version (history, append-only).
+
+    ``drivers`` lists up to three positive then up to three negative contributions, each
+    ``{"feature", "label", "value"}`` with ``value`` in log-odds relative to the tenant's
+    average deal. The deal foreign key has no database constraint so a batch of a million
+    scores is not checked row by row at commit; Django still cascades deletes.
+    """
+
+    deal = models.ForeignKey(
+        "deals.Deal", on_delete=models.CASCADE, related_name="scores", db_constraint=False
+    )
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="scores")
+    probability = models.FloatField()
+    band = models.CharField(max_length=8, choices=Band.choices)
+    drivers = models.JSONField(default=list, blank=True)
+    trigger = models.CharField(max_length=20, default="manual")
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "deal", "scored_at"], name="dealscore_tenant_deal_time")]
+        ordering = ["-scored_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.probability:.2f} ({self.band})"
+
+    @property
+    def positive_drivers(self) -> list[dict]:
+        return [driver for driver in self.drivers if driver["value"] > 0]
+
+    @property
+    def negative_drivers(self) -> list[dict]:
+        return [driver for driver in self.drivers if driver["value"] < 0]
+
+
+class CurrentScore(TenantOwned):
+    """The latest score of each scored deal, with the one before it (for score-drop alerts).
+
+    Kept narrow and indexed by probability so the risk board's first page and set-based alert
+    checks never scan the score history. The primary key is (tenant, deal): one index fewer to
+    maintain when a batch rewrites a million rows.
+    """
+
+    pk = models.CompositePrimaryKey("tenant", "deal")
+    deal = models.ForeignKey(
+        "deals.Deal", on_delete=models.CASCADE, related_name="current_scores", db_constraint=False
+    )
+    score = models.ForeignKey(DealScore, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    probability = models.FloatField()
+    band = models.CharField(max_length=8, choices=Band.choices)
+    previous_probability = models.FloatField(null=True, blank=True)
+    previous_band = models.CharField(max_length=8, choices=Band.choices, blank=True)
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "probability"], name="currentscore_tenant_prob")]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.probability:.2f} ({self.band})"
+
+
+class DriverDirection(models.TextChoices):
+    NEGATIVE = "negative", "Lowers the win probability"
+    POSITIVE = "positive", "Raises the win probability"
+
+
+class NextActionRule(TenantOwned):
+    """A tenant's own recommended action for a driver; overrides scoring.drivers.DEFAULT_NEXT_ACTIONS.
+
+    ``feature`` is a driver's feature key (``days_in_stage``, ``lead_source``, …). A disabled rule
+    suppresses the default for that feature and direction.
+    """
+
+    feature = models.CharField(max_length=40)
+    direction = models.CharField(
+        max_length=8, choices=DriverDirection.choices, default=DriverDirection.NEGATIVE
+    )
+    action = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "feature", "direction"], name="nextactionrule_unique_per_tenant"
+            )
+        ]
+        ordering = ["feature", "direction"]
+
+    def __str__(self) -> str:
+        return f"{self.feature} ({self.direction}): {self.action}"
