@@ -32,7 +32,7 @@ from typing import IO, Any, TypedDict
 
 import numpy as np
 import pandas as pd
-from django.db import DatabaseError, connection, transaction
+from django.db import connection
 
 from deals.mapping import CANONICAL_FIELDS, DATE_FIELDS, MappingSpec, normalise_header, normalise_value
 
@@ -417,7 +417,6 @@ class CsvSource(CanonicalSource):
             sep=self.spec.delimiter,
             header=0,
             names=names,
-            index_col=False,
             dtype=object,
             na_filter=False,
             keep_default_na=False,
@@ -430,6 +429,12 @@ class CsvSource(CanonicalSource):
         seen_rows = data_rows = 0
         try:
             for frame in reader:
+                if not isinstance(frame.index, pd.RangeIndex):
+                    # pandas turns the first cells into an index when the first data row is wider
+                    # than the header; every later wider row is a ParserError.
+                    raise ImportRefused(
+                        [file_error(f"this row has more cells than the header's {len(names)}", row=2)]
+                    )
                 # Blank lines are kept by the parser (so row numbers match the spreadsheet) and
                 # dropped here.
                 rows = np.arange(seen_rows + 2, seen_rows + 2 + len(frame), dtype=np.int64)
@@ -1388,10 +1393,10 @@ def run_import(
             kept = sorted(errors, key=_error_order)[: MAX_ERRORS - len(refused.errors)]
             outcome.errors = kept + refused.errors
             raise ImportRejected(outcome) from refused
+        # Rows repeating a deal id are only found across the whole input, in SQL.
+        duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
+        outcome.rejected += duplicates
         if errors or outcome.rejected:
-            # Rows repeating a deal id are only found across the whole input, in SQL.
-            duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
-            outcome.rejected += duplicates
             outcome.errors = sorted(errors + duplicate_errors, key=_error_order)[:MAX_ERRORS]
             raise ImportRejected(outcome)
         if outcome.rows_read == 0:
@@ -1405,27 +1410,18 @@ def run_import(
         present = set(source.present_fields)
         if source.has_extra:
             present.add("extra")
-        try:
-            # A savepoint, so that a repeated deal id (which fails the upsert) can be reported.
-            with transaction.atomic():
-                if "rep_crm_id" in present:
-                    cursor.execute(_REP_UPSERT, params)
-                # Right after a large import the table's statistics are stale (a tenant "has 80
-                # deals" when it has a million); a nested loop planned on that is quadratic.
-                # Hash joins are linear whatever the estimates say.
-                cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
-                cursor.execute(_upsert_sql(present), params)
-                created, updated, moves, deal_ids = cursor.fetchone()
-                cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
-        except DatabaseError as error:
-            if getattr(error.__cause__, "sqlstate", None) not in _DUPLICATE_SQLSTATES:
-                raise
-            duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
-            if not duplicates:
-                raise
-            outcome.rejected = duplicates
-            outcome.errors = duplicate_errors
-            raise ImportRejected(outcome) from error
+        if "rep_crm_id" in present:
+            cursor.execute(_REP_UPSERT, params)
+        # Right after a large import the table's statistics are stale (a tenant "has 80 deals"
+        # when it has a million); a nested loop planned on that is quadratic. Hash joins are
+        # linear whatever the estimates say.
+        cursor.execute(
+            "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)"
+        )
+        nested_loops = cursor.fetchone()[0]
+        cursor.execute(_upsert_sql(present), params)
+        created, updated, moves, deal_ids = cursor.fetchone()
+        cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
         cursor.execute(f"DROP TABLE pg_temp.{STAGING_TABLE}")
     outcome.created = int(created)
     outcome.updated = int(updated)
@@ -1433,10 +1429,6 @@ def run_import(
     outcome.stage_changes = int(moves)
     outcome.deal_ids = list(deal_ids)
     return outcome
-
-
-# "ON CONFLICT DO UPDATE command cannot affect row a second time" / unique violation.
-_DUPLICATE_SQLSTATES = {"21000", "23505"}
 
 
 def _error_order(error: RowError) -> tuple[int, str]:

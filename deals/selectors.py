@@ -45,7 +45,7 @@ def import_run_summary(*, import_run: ImportRun) -> dict[str, Any]:
     """The stable JSON summary of an import (``import_deals --json`` prints exactly this)."""
     return {
         "import_run_id": import_run.pk,
-        "status": import_run.status,
+        "status": str(import_run.status),
         "file_name": import_run.file_name,
         "file_sha256": import_run.file_sha256,
         "mapping": import_run.mapping_name,

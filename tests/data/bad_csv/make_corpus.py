@@ -130,6 +130,10 @@ def committed_cases() -> dict[str, tuple[bytes, dict[str, Any]]]:
             _with_bad(5, row(4) + ",surplus"),
             expect(5, None, "has 13 cells but the header has 12"),
         ),
+        "first_row_wider_than_header.csv": (
+            _csv(row(1) + ",surplus", row(2) + ",surplus"),
+            expect(2, None, "more cells than the header"),
+        ),
         "unclosed_quote.csv": (
             _csv(row(1), row(2, industry='"SaaS'), row(3)),
             expect(3, None, "quoted cell is never closed"),
@@ -231,7 +235,7 @@ def committed_cases() -> dict[str, tuple[bytes, dict[str, Any]]]:
             expect(3, "industry", "the limit is 100"),
         ),
         "formula_text_next_to_a_bad_amount.csv": (
-            _csv(row(1, industry='=HYPERLINK("http://evil.test","x")'), row(2, deal_amount="(300)")),
+            _csv(row(1, industry='"=HYPERLINK(""http://evil.test"",""x"")"'), row(2, deal_amount="(300)")),
             expect(3, "deal_amount", "negative"),
         ),
         # Hostile content the import keeps verbatim (escaping is the template's and export's job)
