@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 LADDER_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
@@ -32,7 +33,7 @@ OVERALL = "all"
 
 
 def band_edges_from_histogram(
-    *, bins: Sequence[int], counts: Sequence[int], quantiles: Sequence[float] = SIZE_BAND_QUANTILES
+    *, bins: npt.ArrayLike, counts: npt.ArrayLike, quantiles: Sequence[float] = SIZE_BAND_QUANTILES
 ) -> list[float]:
     """Size-band edges: for each quantile, the ladder boundary whose cumulative share is nearest.
 

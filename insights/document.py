@@ -160,7 +160,7 @@ def rep_section(
     ``rep_id``; ``names`` maps rep ids to display names; ``cycles`` maps CRM ids to their
     winning-cycle stats from the current period.
     """
-    empty_summary = {
+    empty_summary: dict[str, Any] = {
         "window": dict(window),
         "team_rate": None,
         "prior": None,

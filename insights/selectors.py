@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,13 +113,13 @@ def closed_deal_cube(*, ranges: Sequence[DateRange]) -> pd.DataFrame:
     return pd.concat([frame[["period"]], values, frame[list(SUM_COLUMNS)]], axis=1)
 
 
-def _closed_in_ranges(ranges: Sequence[DateRange], columns: str) -> tuple[str, dict[str, object]]:
+def _closed_in_ranges(ranges: Sequence[DateRange], columns: str) -> tuple[str, dict[str, Any]]:
     """SQL for ``columns`` of closed deals, one UNION ALL branch per range, with ``period``.
 
     Each branch is a plain range on closed_date, so PostgreSQL can use an index(-only) range
     scan (insights_deal_closed_cover) per branch; a deal in two ranges goes to the first.
     """
-    params: dict[str, object] = {"tenant_id": require_tenant_id()}
+    params: dict[str, Any] = {"tenant_id": require_tenant_id()}
     branches = []
     for index, (start, end) in enumerate(ranges):
         params[f"start_{index}"], params[f"end_{index}"] = start, end
@@ -334,7 +335,7 @@ def winning_cycle_by_dimension_set(
     used = [key for key in SINGLE_DIMENSIONS if any(key in dimensions for dimensions in wanted)]
     if "size_band" in used and band_edges is None:
         band_edges = size_band_edges(ranges=[(closed_from, closed_before)])
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "tenant_id": require_tenant_id(),
         "start": closed_from,
         "end": closed_before,
@@ -411,7 +412,7 @@ def stage_time_p75_days(
     if unknown:
         raise ValueError(f"Unknown dimensions: {unknown}")
     edges = size_band_edges(ranges=[(closed_from, closed_before)]) if "size_band" in dimensions else []
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "tenant_id": require_tenant_id(),
         "start": closed_from,
         "end": closed_before,
@@ -486,7 +487,7 @@ def stage_entry_counts(*, closed_from: dt.date, closed_before: dt.date) -> dict[
         ))
         GROUP BY c.to_stage
     """
-    params = {"tenant_id": require_tenant_id(), "start": closed_from, "end": closed_before}
+    params: dict[str, Any] = {"tenant_id": require_tenant_id(), "start": closed_from, "end": closed_before}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {stage: int(count) for stage, count in cursor.fetchall()}
@@ -515,7 +516,7 @@ class PipelineValue:
     def gap(self) -> float:
         return self.raw - self.weighted
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "n_open": self.n_open,
             "raw": clean_number(self.raw, 2),
@@ -525,9 +526,9 @@ class PipelineValue:
         }
 
 
-def _open_filter(as_of: dt.date | None) -> tuple[str, dict[str, object]]:
+def _open_filter(as_of: dt.date | None) -> tuple[str, dict[str, Any]]:
     """Deals open at the start of ``as_of`` (created before it, not closed before it)."""
-    params: dict[str, object] = {"tenant_id": require_tenant_id()}
+    params: dict[str, Any] = {"tenant_id": require_tenant_id()}
     if as_of is None:
         return "d.tenant_id = %(tenant_id)s AND d.status = 'open'", params
     params["as_of"] = as_of
@@ -632,7 +633,7 @@ def segment_metric_list(
     dimension_sets: Sequence[Sequence[str]] = ALL_DIMENSION_SETS,
     min_sample: int | None = None,
     band_edges: Sequence[float] | None = None,
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """Segment metrics of deals closed in [closed_from, closed_before), computed now.
 
     One row per segment of each dimension set (default: the whole tenant, each single

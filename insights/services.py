@@ -211,9 +211,10 @@ def _diagnosis(
             for key in selectors.SINGLE_DIMENSIONS
         ]
         adjustments = _like_for_like_adjustments(cube, band_edges=edges)
+    current_total, baseline_total = totals["current"], totals[compare.value]
     overall_mean_rate = (
-        (float(totals["current"]["win_rate"]) + float(totals[compare.value]["win_rate"])) / 2
-        if decompositions
+        (float(current_total["win_rate"]) + float(baseline_total["win_rate"])) / 2
+        if current_total is not None and baseline_total is not None
         else float("nan")
     )
 
