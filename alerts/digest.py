@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from alerts import schedule
 from alerts.models import DeliveryStatus, DigestDelivery, DigestFrequency, DigestPreference
-from alerts.selectors import alert_new_since
+from alerts.selectors import alert_count_since, alert_new_since
 from tenants.context import require_tenant_id, tenant_context
 from tenants.models import Membership, Tenant
 
@@ -147,6 +147,7 @@ def digest_content_build(*, tenant: Tenant, on: dt.date, since: dt.datetime) -> 
         "movers": _movers(document),
         "risk_deals": _risk_deals(),
         "new_alerts": new_alerts,
+        "new_alert_count": alert_count_since(since=since),
         "links": {
             "home": app_url("home", "/"),
             "risk_board": app_url("risk_board", "/deals/"),

@@ -647,3 +647,94 @@ def segment_deterioration_candidates_sql(*, drops: Sequence[SegmentDrop]) -> Can
             ],
         },
     )
+
+
+# --- score drop ------------------------------------------------------------------------------
+
+RISK_BANDS = ("high", "critical")
+# Scores written because a new model was promoted reflect the model, not the deal.
+MODEL_CHANGE_TRIGGER = "promotion"
+
+
+def score_drop_candidates_sql(
+    *, tenant_id: int, as_of: dt.date, settings: Mapping[str, Any]
+) -> CandidateQuery:
+    """Open deals whose win probability fell by more than ``drop_pts`` since the score before,
+    or whose band crossed into high or critical, while that still holds.
+
+    New drops come from scoring's CurrentScore (latest and previous score) scored within
+    ``lookback_days`` before ``as_of``, ignoring rescoring caused by a model promotion. A drop
+    already alerted keeps holding while the deal stays more than ``drop_pts`` below the
+    probability it dropped from (or in the high/critical band it crossed into), so a later
+    rescore that changes nothing does not resolve it.
+    """
+    sql = """
+        WITH current AS (
+            SELECT cs.deal_id, cs.probability, cs.band, cs.previous_probability,
+                   cs.previous_band, cs.scored_at::date AS scored_on, s.trigger,
+                   (SELECT e ->> 'label' FROM jsonb_array_elements(s.drivers) e
+                     WHERE (e ->> 'value')::float8 < 0
+                     ORDER BY (e ->> 'value')::float8 LIMIT 1) AS main_driver
+            FROM scoring_currentscore cs
+            JOIN scoring_dealscore s ON s.id = cs.score_id AND s.tenant_id = %(tenant_id)s
+            JOIN deals_deal d ON d.id = cs.deal_id AND d.tenant_id = %(tenant_id)s
+            WHERE cs.tenant_id = %(tenant_id)s AND d.status = 'open'
+        ),
+        reference AS (
+            -- A drop raised earlier: measured against the probability it dropped from.
+            SELECT a.deal_id, (a.evidence ->> 'before_probability')::float8 AS before_probability,
+                   a.evidence ->> 'before_band' AS before_band, a.evidence ->> 'dropped_on' AS dropped_on,
+                   0 AS priority
+            FROM alerts_alert a
+            WHERE a.tenant_id = %(tenant_id)s AND a.kind = 'score_drop' AND NOT (a.state = 'resolved')
+            UNION ALL
+            -- A new drop: the latest score against the one before it.
+            SELECT c.deal_id, c.previous_probability, c.previous_band, c.scored_on::text, 1
+            FROM current c
+            WHERE c.previous_probability IS NOT NULL
+              AND c.scored_on > %(as_of)s::date - %(lookback_days)s::int
+              AND c.scored_on <= %(as_of)s::date
+              AND c.trigger <> %(model_change)s
+        ),
+        holding AS (
+            SELECT DISTINCT ON (r.deal_id) r.*, c.probability, c.band, c.main_driver,
+                   coalesce(nullif(d.name, ''), d.crm_id) AS deal_name
+            FROM reference r
+            JOIN current c ON c.deal_id = r.deal_id
+            JOIN deals_deal d ON d.id = r.deal_id AND d.tenant_id = %(tenant_id)s
+            WHERE (r.before_probability - c.probability) * 100 > %(drop_pts)s
+               OR (c.band = ANY(%(risk_bands)s) AND NOT (coalesce(r.before_band, '') = ANY(%(risk_bands)s))
+                   AND coalesce(r.before_band, '') <> '')
+            ORDER BY r.deal_id, r.priority
+        )
+        SELECT
+            'score_drop:deal:' || h.deal_id,
+            h.deal_id,
+            '',
+            '',
+            CASE WHEN h.band = 'critical' THEN 'critical' ELSE 'warning' END,
+            format('%%s: win probability %%s%%%% → %%s%%%%', h.deal_name,
+                   round((h.before_probability * 100)::numeric), round((h.probability * 100)::numeric)),
+            format('Win probability fell from %%s%%%% to %%s%%%% (−%%s pts) since %%s; now %%s risk.%%s',
+                   round((h.before_probability * 100)::numeric, 1), round((h.probability * 100)::numeric, 1),
+                   round(((h.before_probability - h.probability) * 100)::numeric, 1), h.dropped_on, h.band,
+                   coalesce(' Main negative driver: ' || h.main_driver || '.', '')),
+            jsonb_build_object(
+                'before_probability', round(h.before_probability::numeric, 4),
+                'probability', round(h.probability::numeric, 4),
+                'drop_pts', round(((h.before_probability - h.probability) * 100)::numeric, 1),
+                'before_band', h.before_band, 'band', h.band, 'dropped_on', h.dropped_on,
+                'main_driver', h.main_driver)
+        FROM holding h
+    """
+    return CandidateQuery(
+        sql=sql,
+        params={
+            "tenant_id": tenant_id,
+            "as_of": as_of,
+            "lookback_days": int(settings["lookback_days"]),
+            "drop_pts": float(settings["drop_pts"]),
+            "risk_bands": list(RISK_BANDS),
+            "model_change": MODEL_CHANGE_TRIGGER,
+        },
+    )

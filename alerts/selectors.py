@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from alerts.models import (
     Alert,
@@ -79,14 +79,23 @@ def alert_counts() -> dict[str, int]:
 
 
 def alert_new_since(*, since: dt.datetime, limit: int = 20) -> list[Alert]:
-    """Alerts raised since ``since`` that are still active, most severe first (for digests)."""
-    alerts = list(
+    """Alerts raised since ``since`` that are still active, most severe first, then newest."""
+    severity_rank = Case(
+        *(When(severity=severity, then=Value(rank)) for severity, rank in SEVERITY_ORDER.items()),
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    return list(
         Alert.objects.select_related("deal")
         .filter(created_at__gte=since, state__in=ACTIVE_STATES)
-        .order_by("-created_at", "-id")[: limit * 5]
+        .annotate(severity_rank=severity_rank)
+        .order_by("severity_rank", "-created_at", "-id")[:limit]
     )
-    alerts.sort(key=lambda alert: (SEVERITY_ORDER.get(alert.severity, 9), -alert.created_at.timestamp()))
-    return alerts[:limit]
+
+
+def alert_count_since(*, since: dt.datetime) -> int:
+    """How many alerts raised since ``since`` are still active."""
+    return Alert.objects.filter(created_at__gte=since, state__in=ACTIVE_STATES).count()
 
 
 def alert_rule_list() -> list[AlertRule]:

@@ -359,8 +359,15 @@ def _segment_deterioration_candidates(
     return rules.segment_deterioration_candidates_sql(drops=segment_drops(as_of=as_of, knobs=knobs))
 
 
+def _score_drop_candidates(
+    rule: AlertRule, knobs: dict[str, Any], as_of: dt.date
+) -> rules.CandidateQuery | str:
+    return rules.score_drop_candidates_sql(tenant_id=require_tenant_id(), as_of=as_of, settings=knobs)
+
+
 CANDIDATE_BUILDERS: dict[str, CandidateBuilder] = {
     RuleKind.STALL: _stall_candidates,
+    RuleKind.SCORE_DROP: _score_drop_candidates,
     RuleKind.CYCLE_BREACH: _cycle_breach_candidates,
     RuleKind.SLIP: _slip_candidates,
     RuleKind.SEGMENT_DETERIORATION: _segment_deterioration_candidates,

@@ -86,3 +86,34 @@ def closed_deals_create(*, closed: dt.date, won: int, lost: int, **fields: Any) 
             for status in [DealStatus.WON] * won + [DealStatus.LOST] * lost
         ]
     )
+
+
+def score_set(*, deal: Deal, probability: float, band: str, trigger: str = "event", drivers=None, at=None):
+    """Record a new score for ``deal`` the way scoring does: a DealScore row, and CurrentScore
+    keeping the previous probability and band."""
+    from django.utils import timezone
+
+    from scoring.models import CurrentScore, DealScore, ModelVersion
+
+    version = ModelVersion.objects.filter(is_active=True).first() or ModelVersion.objects.create(
+        serving="model", is_active=True, promoted=True
+    )
+    at = at or timezone.now()
+    score = DealScore.objects.create(
+        deal=deal,
+        model_version=version,
+        probability=probability,
+        band=band,
+        drivers=drivers or [],
+        trigger=trigger,
+        scored_at=at,
+    )
+    current = CurrentScore.objects.filter(deal=deal).first()
+    if current is None:
+        CurrentScore.objects.create(
+            deal=deal, score=score, model_version=version, probability=probability, band=band, scored_at=at
+        )
+        return
+    current.previous_probability, current.previous_band = current.probability, current.band
+    current.score, current.probability, current.band, current.scored_at = score, probability, band, at
+    current.save()
