@@ -186,7 +186,8 @@ def worker_database_url() -> str:
     database = settings.DATABASES["default"]
     user = quote(str(database.get("USER") or ""), safe="")
     password = quote(str(database.get("PASSWORD") or ""), safe="")
-    host = str(database.get("HOST") or "")
+    # The embedded database gives its socket directory in OPTIONS, not HOST.
+    host = str(database.get("HOST") or database.get("OPTIONS", {}).get("host") or "")
     port = str(database.get("PORT") or "")
     name = quote(str(database["NAME"]), safe="")
     credentials = f"{user}:{password}@" if user else ""
