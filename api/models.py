@@ -51,3 +51,44 @@ class ApiKey(TenantOwned):
     @property
     def can_write(self) -> bool:
         return self.scope == ApiKeyScope.WRITE
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(TenantOwned):
+    """A CSV import started through the API: queued for the worker, or run in the request.
+
+    The import itself is a deals.models.ImportRun (``import_run``, set once it ran); the job
+    exists so a client has an id to poll from the moment it uploads.
+    """
+
+    status = models.CharField(max_length=10, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
+    file_name = models.CharField(max_length=300)
+    size_bytes = models.BigIntegerField()
+    mapping_name = models.CharField(max_length=60)
+    encoding = models.CharField(max_length=16, default="utf-8")
+    # Where a queued upload waits for the worker (settings.IMPORT_SPOOL_DIR); emptied after.
+    spool_path = models.CharField(max_length=500, blank=True)
+    import_run = models.ForeignKey(
+        "deals.ImportRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    failure = models.TextField(blank=True, help_text="Why the job failed (not why rows were rejected).")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"], name="importjob_tenant_created")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"

@@ -51,3 +51,9 @@ class ApiCursorPagination(CursorPagination):
         response["properties"]["previous"]["description"] = "URL of the previous page; null on the first."
         response["required"] = ["next", "previous", "results"]
         return response
+
+
+class NewestFirstCursorPagination(ApiCursorPagination):
+    """For logs and inboxes: newest first, ties broken by id."""
+
+    ordering = ("-created_at", "-id")

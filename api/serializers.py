@@ -194,6 +194,6 @@ class BulkUpsertResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="New deals.")
     updated = serializers.IntegerField(help_text="Known deals that changed.")
     unchanged = serializers.IntegerField(help_text="Known deals sent with no change.")
-    import_id = serializers.IntegerField(
-        help_text="The import run recording this upsert (GET /imports/{id})."
+    import_run_id = serializers.IntegerField(
+        help_text="The import run recording this upsert (import history)."
     )

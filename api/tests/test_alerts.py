@@ -83,7 +83,9 @@ def test_snoozing_hides_the_alert_from_the_inbox_until_then(writer_a, alert_a):
 
 
 def test_snoozing_into_the_past_is_422(writer_a, alert_a):
-    response = writer_a.post(f"{ALERTS}/{alert_a.pk}/snooze", {"until": "2000-01-01T00:00:00Z"}, format="json")
+    response = writer_a.post(
+        f"{ALERTS}/{alert_a.pk}/snooze", {"until": "2000-01-01T00:00:00Z"}, format="json"
+    )
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["until"]
 

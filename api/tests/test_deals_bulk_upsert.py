@@ -33,7 +33,7 @@ def test_new_and_known_deals_are_created_and_updated(writer_a, tenant_a, deal_a)
     with tenant_context(tenant_a):
         assert Deal.objects.count() == 3
         assert Deal.objects.get(crm_id="ACME-SECRET-1").amount == Decimal("5.00")
-        assert ImportRun.objects.get(pk=body["import_id"]).source == "api"
+        assert ImportRun.objects.get(pk=body["import_run_id"]).source == "api"
 
 
 def test_sending_the_same_deals_again_changes_nothing(writer_a):

@@ -19,7 +19,7 @@ from alerts.models import Alert, AlertAction, AlertEvent, AlertState, RuleKind, 
 from alerts.selectors import alert_events, alert_get, alert_list
 from alerts.services import alert_acknowledge, alert_resolve, alert_snooze
 from api.exceptions import Conflict
-from api.pagination import ApiCursorPagination
+from api.pagination import NewestFirstCursorPagination
 from api.serializers import StrictCharField, StrictSerializer
 from api.views.base import BodyLimitMixin, query_params_validate
 
@@ -121,10 +121,6 @@ class ResolveSerializer(StrictSerializer):
     note = StrictCharField(required=False, allow_blank=True, max_length=500, help_text="Why (optional).")
 
 
-class AlertCursorPagination(ApiCursorPagination):
-    ordering = ("-created_at", "-id")
-
-
 def _user(request: Request) -> Any:
     """The person acting, or None for an API key (the alert records no actor then)."""
     return request.user if getattr(request.user, "pk", None) else None
@@ -132,7 +128,7 @@ def _user(request: Request) -> Any:
 
 class AlertListView(BodyLimitMixin, GenericAPIView):
     serializer_class = AlertSerializer
-    pagination_class = AlertCursorPagination
+    pagination_class = NewestFirstCursorPagination
     filter_backends: list[Any] = []
 
     @extend_schema(
@@ -141,6 +137,7 @@ class AlertListView(BodyLimitMixin, GenericAPIView):
         description="Newest first, a page at a time (follow `next`). Without `state`: open and "
         "acknowledged alerts, like the inbox.",
         parameters=[AlertQuerySerializer],
+        responses={200: AlertSerializer(many=True)},
         tags=["alerts"],
     )
     def get(self, request: Request) -> Response:

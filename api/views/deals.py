@@ -183,7 +183,7 @@ class DealBulkUpsertView(BodyLimitMixin, GenericAPIView):
             ),
             OpenApiExample(
                 "Result",
-                value={"created": 1, "updated": 1, "unchanged": 0, "import_id": 311},
+                value={"created": 1, "updated": 1, "unchanged": 0, "import_run_id": 311},
                 response_only=True,
             ),
         ],
@@ -216,6 +216,6 @@ class DealBulkUpsertView(BodyLimitMixin, GenericAPIView):
                 "created": result.created,
                 "updated": result.updated,
                 "unchanged": result.unchanged,
-                "import_id": result.import_run_id,
+                "import_run_id": result.import_run_id,
             }
         )

@@ -1,5 +1,6 @@
 """Django REST framework, API keys, rate limits and the OpenAPI schema."""
 
+from salesintel.paths import LOCAL_DIR
 from salesintel.settings.env import env_int, env_str
 
 # Bearer keys are accepted on these paths only (never on web pages or the admin).
@@ -15,6 +16,8 @@ API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000)
 API_MAX_JSON_BYTES = env_int("API_MAX_JSON_BYTES", 16 * 1024 * 1024)
 # Imports at most this size run inside the request; larger ones go to the Celery worker.
 API_IMPORT_INLINE_MAX_BYTES = env_int("API_IMPORT_INLINE_MAX_BYTES", 2 * 1024 * 1024)
+# Queued uploads wait here for the worker; web and worker must share it (a volume in compose).
+IMPORT_SPOOL_DIR = env_str("IMPORT_SPOOL_DIR", str(LOCAL_DIR / "import-spool"))
 API_THROTTLE_RATES = {
     "api_key": env_str("API_THROTTLE_RATE_KEY", "600/min"),
     "user": env_str("API_THROTTLE_RATE_USER", "600/min"),
@@ -55,7 +58,11 @@ SPECTACULAR_SETTINGS = {
     "DEFAULT_QUERY_MANAGER": "unscoped",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "DealStatusEnum": "deals.models.DealStatus",
+        "AlertStateEnum": "alerts.models.AlertState",
+        "ImportJobStatusEnum": "api.models.ImportJobStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
