@@ -140,14 +140,14 @@ def rep_table(
     return table.loc[order].reset_index(drop=True), prior
 
 
-def top_to_bottom_gap(table: pd.DataFrame) -> dict[str, float | None]:
+def top_to_bottom_gap(table: pd.DataFrame) -> dict[str, float | int | None]:
     """Best minus worst ranked rep, on shrunk and on raw rates (rate units)."""
     ranked = table[table["rank"].notna()] if "rank" in table else table.iloc[0:0]
     if len(ranked) < 2:
         return {"shrunk": None, "raw": None}
     return {
-        "shrunk": float(ranked["shrunk_rate"].max() - ranked["shrunk_rate"].min()),
-        "raw": float(ranked["win_rate"].max() - ranked["win_rate"].min()),
+        "shrunk": clean_number(ranked["shrunk_rate"].max() - ranked["shrunk_rate"].min()),
+        "raw": clean_number(ranked["win_rate"].max() - ranked["win_rate"].min()),
     }
 
 

@@ -106,11 +106,13 @@ def closed_deal_cube(*, ranges: Sequence[DateRange]) -> pd.DataFrame:
     ranges' deals, and its size is bounded by the number of combinations, not of deals.
     """
     keys = (*CUBE_DIMENSIONS, AMOUNT_BIN.key)
-    frame = closed_deal_aggregates(ranges=ranges, dimension_sets=[keys], with_medians=False)
-    if frame.empty:
-        return pd.DataFrame(columns=["period", *keys, *SUM_COLUMNS])
-    values = pd.DataFrame(frame["values"].tolist(), columns=list(keys), index=frame.index)
-    return pd.concat([frame[["period"]], values, frame[list(SUM_COLUMNS)]], axis=1)
+    columns, rows, _ = _aggregate_rows(ranges=ranges, wanted=[keys], band_edges=(), with_medians=False)
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("n", "won"):
+        frame[column] = frame[column].astype("int64")
+    for column in SUM_COLUMNS[2:]:
+        frame[column] = frame[column].astype(float).fillna(0.0)
+    return frame[["period", *keys, *SUM_COLUMNS]]
 
 
 def _closed_in_ranges(ranges: Sequence[DateRange], columns: str) -> tuple[str, dict[str, Any]]:
@@ -153,6 +155,20 @@ def closed_deal_aggregates(
     deal qualifies). Amounts are summed as float8.
     """
     wanted = [tuple(dimensions) for dimensions in dimension_sets]
+    columns, rows, used = _aggregate_rows(
+        ranges=ranges, wanted=wanted, band_edges=band_edges, with_medians=with_medians
+    )
+    return _label_grouping_sets(rows, columns=columns, used=used, wanted=wanted, with_medians=with_medians)
+
+
+def _aggregate_rows(
+    *,
+    ranges: Sequence[DateRange],
+    wanted: Sequence[tuple[str, ...]],
+    band_edges: Sequence[float],
+    with_medians: bool,
+) -> tuple[list[str], list[tuple[Any, ...]], list[str]]:
+    """Run the aggregate query; returns (column names, rows, dimensions used in order)."""
     known = (*SINGLE_DIMENSIONS, AMOUNT_BIN.key)
     unknown = {key for dimensions in wanted for key in dimensions} - set(known)
     if unknown:
@@ -193,7 +209,7 @@ def closed_deal_aggregates(
         cursor.execute(sql, params)
         columns = [column.name for column in cursor.description]
         rows = cursor.fetchall()
-    return _label_grouping_sets(rows, columns=columns, used=used, wanted=wanted, with_medians=with_medians)
+    return columns, rows, used
 
 
 def _label_grouping_sets(

@@ -4,8 +4,9 @@ Every diagnosis aggregates the closed deals of a few date ranges by segment. Wit
 fields, amount, status, cycle and rep in the index, PostgreSQL answers those range scans from
 the index alone (an index-only scan) instead of visiting the wide deal rows: at a million deals
 per tenant that halves the time of the main queries (docs/insights.md, "Performance"). Partial
-on closed deals, so open deals' frequent updates never touch it. Lives here, beside its only
-reader, rather than in the deals app.
+on closed deals, so open deals' frequent updates never touch it. Built CONCURRENTLY (outside a
+transaction) so writes to deals are not blocked while it builds on a large table. Lives here,
+beside its only reader, rather than in the deals app.
 """
 
 from django.db import migrations
@@ -14,6 +15,7 @@ INDEX = "insights_deal_closed_cover"
 
 
 class Migration(migrations.Migration):
+    atomic = False
     dependencies = [
         ("deals", "0001_initial"),
         ("insights", "0001_initial"),
@@ -22,10 +24,10 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(
             sql=(
-                f"CREATE INDEX IF NOT EXISTS {INDEX} ON deals_deal (tenant_id, closed_date) "
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON deals_deal (tenant_id, closed_date) "
                 "INCLUDE (status, amount, sales_cycle_days, rep_id, industry, region, product_type, "
                 "lead_source, stage, id) WHERE status IN ('won', 'lost')"
             ),
-            reverse_sql=f"DROP INDEX IF EXISTS {INDEX}",
+            reverse_sql=f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}",
         ),
     ]
