@@ -44,21 +44,23 @@ def _database_url(name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _copy_frame(cursor: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
-    """COPY ``frame`` into ``table`` through a temporary table.
+def _copy_frame(cursor: psycopg.Cursor, table: str, columns: list[str], frame: pd.DataFrame) -> None:
+    """COPY ``frame``'s ``columns`` into ``table`` through a temporary table (other benches use it too).
 
     PostgreSQL refuses COPY FROM into a table with row-level security; INSERT … SELECT from
     an unprotected temporary copy still passes the policy's WITH CHECK.
     """
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+    frame[columns].to_csv(buffer, index=False, header=False, na_rep="\\N")
     buffer.seek(0)
-    columns = ", ".join(frame.columns)
-    cursor.execute(f"CREATE TEMP TABLE bench_load ON COMMIT DROP AS SELECT {columns} FROM {table} LIMIT 0")
+    column_list = ", ".join(columns)
+    cursor.execute(
+        f"CREATE TEMP TABLE bench_load ON COMMIT DROP AS SELECT {column_list} FROM {table} LIMIT 0"
+    )
     with cursor.copy("COPY bench_load FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
         while chunk := buffer.read(8 << 20):
             copy.write(chunk)
-    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM bench_load")
+    cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM bench_load")
     cursor.execute("DROP TABLE bench_load")
 
 
@@ -105,7 +107,7 @@ def load(*, tenant_id: int, deals_total: int) -> None:
         }
     )
     with connection.cursor() as cursor:
-        _copy_frame(cursor.cursor, "deals_deal", deals)
+        _copy_frame(cursor.cursor, "deals_deal", list(deals.columns), deals)
         cursor.execute("SELECT crm_id, id FROM deals_deal WHERE tenant_id = %s", [tenant_id])
         ids = dict(cursor.fetchall())
         history = generate_stage_history(frame)
@@ -120,7 +122,7 @@ def load(*, tenant_id: int, deals_total: int) -> None:
                 "recorded_at": now,
             }
         )
-        _copy_frame(cursor.cursor, "deals_dealstagechange", changes)
+        _copy_frame(cursor.cursor, "deals_dealstagechange", list(changes.columns), changes)
 
 
 def vacuum() -> None:
