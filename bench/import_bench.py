@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -109,6 +108,14 @@ def raw_copy_seconds(path: Path) -> float:
     return seconds
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM; unlike ru_maxrss it is not inherited over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
 def child_import(path: Path, slug: str, fresh: bool) -> dict[str, object]:
     """Import ``path`` into tenant ``slug`` (emptied first when ``fresh``); report time and RSS."""
     from django.db import connection
@@ -124,7 +131,7 @@ def child_import(path: Path, slug: str, fresh: bool) -> dict[str, object]:
                 cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE deals_deal")
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = _peak_rss_mb()
     started = time.perf_counter()
     with tenant_context(tenant):
         run = deals_import_file(file=path)
@@ -137,8 +144,8 @@ def child_import(path: Path, slug: str, fresh: bool) -> dict[str, object]:
         "updated": run.updated,
         "unchanged": run.unchanged,
         "errors": run.errors[:3],
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "rss_before_import_mb": round(rss_before / 1024, 1),
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_import_mb": rss_before,
     }
 
 

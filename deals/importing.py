@@ -761,6 +761,8 @@ class ValidatedChunk:
     valid_rows: int
     errors: list[RowError]
     bad_rows: int
+    # 64-bit hashes of the valid rows' deal ids, to find repeats across chunks cheaply.
+    id_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
     def first_row(self) -> dict[str, str | None]:
         """The first valid row's staged values (None for NULL); used by single-deal writes."""
@@ -928,7 +930,7 @@ def validate_chunk(chunk: CanonicalChunk, context: ValidationContext) -> Validat
     staged: dict[str, np.ndarray | None] = {
         "row_number": np.array(list(map(str, chunk.rows.tolist())), dtype=object)
     }
-    staged["crm_id"] = _validate_crm_id(chunk, context, errors)
+    staged["crm_id"], id_hashes = _validate_crm_id(chunk, context, errors)
     for name in (
         "name",
         "industry",
@@ -945,10 +947,12 @@ def validate_chunk(chunk: CanonicalChunk, context: ValidationContext) -> Validat
     staged["currency"] = _validate_currency(chunk, context, errors)
     staged.update(_validate_dates_and_outcome(chunk, context, errors))
     staged["extra"] = _extra_rows(chunk, errors)
-    return _copy_chunk(staged, errors)
+    return _copy_chunk(staged, errors, id_hashes)
 
 
-def _copy_chunk(staged: Mapping[str, np.ndarray | None], errors: _Errors) -> ValidatedChunk:
+def _copy_chunk(
+    staged: Mapping[str, np.ndarray | None], errors: _Errors, id_hashes: np.ndarray
+) -> ValidatedChunk:
     """The valid rows as COPY text, leaving out columns that are NULL on every row."""
     keep = ~errors.bad
     valid_rows = int(keep.sum())
@@ -971,6 +975,7 @@ def _copy_chunk(staged: Mapping[str, np.ndarray | None], errors: _Errors) -> Val
         valid_rows=valid_rows,
         errors=errors.items,
         bad_rows=int(errors.bad.sum()),
+        id_hashes=id_hashes[keep],
     )
 
 
@@ -986,8 +991,14 @@ def _messages(values: np.ndarray, failing: np.ndarray, message: Callable[[str], 
     return messages
 
 
-def _validate_crm_id(chunk: CanonicalChunk, context: ValidationContext, errors: _Errors) -> np.ndarray:
-    """Deal id: required, at most 100 characters (uniqueness is checked across the input in SQL)."""
+def _validate_crm_id(
+    chunk: CanonicalChunk, context: ValidationContext, errors: _Errors
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deal id: required, at most 100 characters. Returns (COPY text, 64-bit hash) per row.
+
+    Uniqueness is checked across the whole input by run_import: the hashes find candidates,
+    SQL confirms them and names the rows.
+    """
     crm = _text_column(chunk, "crm_id", context.spec)
     lengths = _lengths(crm.values)
     limit = TEXT_LIMITS["crm_id"]
@@ -1001,7 +1012,8 @@ def _validate_crm_id(chunk: CanonicalChunk, context: ValidationContext, errors: 
         ),
     )
     errors.add_per_value(crm, messages, context.labels("crm_id"))
-    return crm.rows(_copy_values(crm.values))
+    hashes = pd.util.hash_array(np.asarray(crm.values, dtype=object), categorize=False)
+    return crm.rows(_copy_values(crm.values)), crm.rows(hashes)
 
 
 def _validate_text(
@@ -1047,8 +1059,15 @@ def _validate_stage(chunk: CanonicalChunk, context: ValidationContext, errors: _
     return column.rows(_copy_values(stages))
 
 
+_PLAIN_AMOUNTS = re.compile(r"(?:\d{1,14}(?:\.\d{1,2})?\n)*\d{1,14}(?:\.\d{1,2})?")
+
+
 def _validate_amount(chunk: CanonicalChunk, context: ValidationContext, errors: _Errors) -> np.ndarray:
     column = _text_column(chunk, "amount", context.spec)
+    joined = "\n".join(column.values.tolist())
+    if joined and joined.count("\n") == len(column.values) - 1 and _PLAIN_AMOUNTS.fullmatch(joined):
+        # Every amount is already a plain decimal (the common case): one regex for the chunk.
+        return column.rows(column.values)
     results = column.map(_amount(context.spec))
     errors.add_per_value(
         column, np.array([reason for _, reason in results], dtype=object), context.labels("amount")
@@ -1379,6 +1398,7 @@ def run_import(
     """
     outcome = ImportOutcome()
     errors: list[RowError] = []
+    id_hashes: list[np.ndarray] = []
     with connection.cursor() as cursor:
         _create_staging(cursor)
         try:
@@ -1389,12 +1409,16 @@ def run_import(
                 errors.extend(validated.errors)
                 if validated.valid_rows:
                     _copy_into_staging(cursor, validated)
+                    id_hashes.append(validated.id_hashes)
         except ImportRefused as refused:
             kept = sorted(errors, key=_error_order)[: MAX_ERRORS - len(refused.errors)]
             outcome.errors = kept + refused.errors
             raise ImportRejected(outcome) from refused
-        # Rows repeating a deal id are only found across the whole input, in SQL.
-        duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
+        # A repeated deal id can span chunks: equal hashes point at candidates (8 bytes a row),
+        # SQL confirms them and names both rows.
+        duplicates, duplicate_errors = 0, []
+        if _has_repeats(id_hashes):
+            duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
         outcome.rejected += duplicates
         if errors or outcome.rejected:
             outcome.errors = sorted(errors + duplicate_errors, key=_error_order)[:MAX_ERRORS]
@@ -1429,6 +1453,13 @@ def run_import(
     outcome.stage_changes = int(moves)
     outcome.deal_ids = list(deal_ids)
     return outcome
+
+
+def _has_repeats(hashes: list[np.ndarray]) -> bool:
+    if not hashes:
+        return False
+    ordered = np.sort(np.concatenate(hashes))
+    return bool((ordered[1:] == ordered[:-1]).any())
 
 
 def _error_order(error: RowError) -> tuple[int, str]:

@@ -59,6 +59,11 @@ def test_blank_lines_are_skipped(import_text):
     assert (run.status, run.rows_read, run.created) == (ImportStatus.SUCCEEDED, 2, 2)
 
 
+def test_an_amount_with_a_line_break_inside_quotes_is_not_a_number(import_text):
+    run = import_text(standard_csv(won_row("D1"), won_row("D2", deal_amount='"12\n34"')))
+    assert run.errors == [{"row": 3, "column": "deal_amount", "reason": "'12\\n34' is not a number"}]
+
+
 def test_extra_columns_are_kept_in_extra_and_reimporting_them_changes_nothing(import_text):
     text = standard_csv(won_row("D1") + ",Big Co,7", header=STANDARD_HEADER + ",account,seats")
     import_text(text)
