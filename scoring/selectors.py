@@ -1,0 +1,431 @@
+"""Reads for scoring. Every function reads the active tenant's rows only (ORM scope and RLS).
+
+Public reads other apps use:
+
+* :func:`deal_score_current` / :func:`deal_scores_current` — a deal's (or a page of deals')
+  current score with band, drivers, next actions and which model made it.
+* :func:`serving_model_describe` — what scores the tenant's deals now, why, and how it did.
+* :func:`pipeline_probabilities` — current win probability of every scored open deal.
+* :func:`score_audit` — were the scores right: scores held while open vs outcomes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from django.db import connection
+
+from deals.models import Deal, DealStageChange, Rep
+from scoring.backtest import classification_metrics
+from scoring.drivers import DEFAULT_NEXT_ACTIONS, driver_text
+from scoring.model import ServingModel
+from scoring.models import CurrentScore, DealScore, ModelVersion, NextActionRule, Serving
+from tenants.context import require_tenant_id
+
+_DEAL = Deal._meta.db_table
+_REP = Rep._meta.db_table
+_CHANGE = DealStageChange._meta.db_table
+_SCORE = DealScore._meta.db_table
+
+# Above this many rows a frame is read with COPY … TO STDOUT (one round trip, C parser).
+COPY_READ_THRESHOLD = 2_000
+
+_DEAL_COLUMNS = {
+    "deal_id": "int64",
+    "crm_id": "string",
+    "status": "string",
+    "stage": "string",
+    "amount": "float64",
+    "rep": "string",
+    "industry": "string",
+    "region": "string",
+    "product_type": "string",
+    "lead_source": "string",
+    "stage_moves": "int64",
+}
+_DEAL_DATES = ["created_date", "closed_date", "stage_entered_date"]
+
+
+def _deal_sql(*, status_condition: str, with_ids: bool) -> str:
+    ids = "AND d.id = ANY(%(ids)s)" if with_ids else ""
+    change_ids = "AND c.deal_id = ANY(%(ids)s)" if with_ids else ""
+    return f"""
+        SELECT d.id AS deal_id, d.crm_id, d.status, d.created_date, d.closed_date, d.stage,
+               d.stage_entered_date, d.amount::float8 AS amount,
+               COALESCE(NULLIF(r.name, ''), r.crm_id, '') AS rep,
+               d.industry, d.region, d.product_type, d.lead_source,
+               COALESCE(m.moves, 0) AS stage_moves
+        FROM {_DEAL} d
+        LEFT JOIN {_REP} r ON r.id = d.rep_id AND r.tenant_id = d.tenant_id
+        LEFT JOIN (
+            SELECT c.deal_id, count(*) FILTER (WHERE c.from_stage <> '') AS moves
+            FROM {_CHANGE} c
+            WHERE c.tenant_id = %(tenant)s {change_ids}
+            GROUP BY c.deal_id
+        ) m ON m.deal_id = d.id
+        WHERE d.tenant_id = %(tenant)s AND {status_condition} {ids}
+        ORDER BY d.id
+    """
+
+
+def _read_frame(
+    sql: str, params: dict[str, Any], *, dtypes: dict[str, str], dates: list[str]
+) -> pd.DataFrame:
+    """Run ``sql`` and return a DataFrame; large results stream through COPY as CSV."""
+    columns = [*dtypes, *dates]
+    with connection.cursor() as cursor:
+        ids = params.get("ids")
+        if ids is not None and len(ids) < COPY_READ_THRESHOLD:
+            cursor.execute(sql, params)
+            names = [column.name for column in cursor.description]
+            frame = pd.DataFrame(cursor.fetchall(), columns=names)
+        else:
+            # COPY takes no bind parameters: render the (integer-only) parameters client-side.
+            statement = cursor.mogrify(sql, params)
+            buffer = io.BytesIO()
+            with cursor.copy(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+                for block in copy:
+                    buffer.write(block)
+            buffer.seek(0)
+            frame = pd.read_csv(
+                buffer,
+                dtype={name: kind for name, kind in dtypes.items() if kind != "int64"},
+                keep_default_na=False,
+                na_values={name: [""] for name in dates},
+            )
+    if frame.empty:
+        frame = pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
+    for name in dates:
+        frame[name] = pd.to_datetime(frame[name])
+    for name, kind in dtypes.items():
+        if kind == "string":
+            frame[name] = frame[name].fillna("").astype(str)
+        else:
+            frame[name] = frame[name].astype(kind)
+    return frame
+
+
+def open_deal_frame(*, deal_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Open deals (all, or those of ``deal_ids`` that are open) as a deal frame (scoring.features)."""
+    params: dict[str, Any] = {"tenant": require_tenant_id()}
+    if deal_ids is not None:
+        params["ids"] = list(deal_ids)
+    sql = _deal_sql(status_condition="d.status = 'open'", with_ids=deal_ids is not None)
+    return _read_frame(sql, params, dtypes=_DEAL_COLUMNS, dates=_DEAL_DATES)
+
+
+def closed_deal_frame(*, closed_before: dt.date | None = None) -> pd.DataFrame:
+    """Closed deals (optionally closed before a date) as a deal frame with a boolean ``won``."""
+    condition = "d.status IN ('won', 'lost')"
+    params: dict[str, Any] = {"tenant": require_tenant_id()}
+    if closed_before is not None:
+        condition += " AND d.closed_date < %(before)s"
+        params["before"] = closed_before
+    frame = _read_frame(
+        _deal_sql(status_condition=condition, with_ids=False), params, dtypes=_DEAL_COLUMNS, dates=_DEAL_DATES
+    )
+    frame["won"] = frame["status"] == "won"
+    return frame
+
+
+def closed_deal_stage_changes() -> pd.DataFrame:
+    """Recorded stage moves of closed deals: deal_id, from_stage, to_stage, changed_on."""
+    sql = f"""
+        SELECT c.deal_id, c.from_stage, c.to_stage, c.changed_on
+        FROM {_CHANGE} c JOIN {_DEAL} d ON d.id = c.deal_id AND d.tenant_id = c.tenant_id
+        WHERE c.tenant_id = %(tenant)s AND d.status IN ('won', 'lost')
+        ORDER BY c.deal_id, c.changed_on, c.id
+    """
+    return _read_frame(
+        sql,
+        {"tenant": require_tenant_id()},
+        dtypes={"deal_id": "int64", "from_stage": "string", "to_stage": "string"},
+        dates=["changed_on"],
+    )
+
+
+def model_version_active() -> ModelVersion | None:
+    """The tenant's serving model version, or None before the first training run."""
+    return ModelVersion.objects.filter(is_active=True).defer("artefact").first()
+
+
+def model_version_list(*, limit: int = 50) -> list[ModelVersion]:
+    """The tenant's training runs, newest first (artefacts not loaded)."""
+    return list(ModelVersion.objects.defer("artefact").order_by("-trained_at", "-id")[:limit])
+
+
+_ARTEFACTS: dict[tuple[int, int], ServingModel] = {}
+_ARTEFACT_CACHE_SIZE = 16
+
+
+def serving_model_load(*, version: ModelVersion) -> ServingModel | None:
+    """The version's serving object, unpickled once per process (versions never change)."""
+    key = (version.tenant_id, version.pk)
+    if key in _ARTEFACTS:
+        return _ARTEFACTS[key]
+    payload = version.artefact  # loads the deferred field once per process and version
+    if payload is None:
+        return None
+    # Artefacts are written only by scoring.services from our own training runs.
+    model = joblib.load(io.BytesIO(bytes(payload)))
+    if len(_ARTEFACTS) >= _ARTEFACT_CACHE_SIZE:
+        _ARTEFACTS.pop(next(iter(_ARTEFACTS)))
+    _ARTEFACTS[key] = model
+    return model
+
+
+def serving_model_describe() -> dict[str, Any]:
+    """What scores the tenant's deals now, for pages and the API.
+
+    Keys: ``serving`` ("model", "segment_prior", "base_rate" or "none"), ``label`` (in words),
+    ``promoted``, ``reason``, ``version_id``, ``trained_at``, ``n_won``, ``n_lost``,
+    ``window`` (first, last close date), ``backtest`` and ``baselines`` (roc_auc, brier,
+    log_loss, n, reliability), ``features``, ``details``. Before any training run ``serving``
+    is "none" and ``reason`` says what to do.
+    """
+    version = ModelVersion.objects.filter(is_active=True).defer("artefact").first()
+    if version is None:
+        return {
+            "serving": Serving.NONE.value,
+            "label": Serving.NONE.label,
+            "promoted": False,
+            "reason": "No model has been trained yet: run train_models or wait for the monthly retraining.",
+            "version_id": None,
+            "trained_at": None,
+            "n_won": 0,
+            "n_lost": 0,
+            "window": None,
+            "backtest": {},
+            "baselines": {},
+            "features": [],
+            "details": {},
+        }
+    return model_version_describe(version=version)
+
+
+def model_version_describe(*, version: ModelVersion) -> dict[str, Any]:
+    """One version as :func:`serving_model_describe` documents it."""
+    return {
+        "serving": version.serving,
+        "label": version.serving_label,
+        "promoted": version.promoted,
+        "reason": version.reason,
+        "version_id": version.pk,
+        "trained_at": version.trained_at.isoformat(),
+        "n_won": version.n_won,
+        "n_lost": version.n_lost,
+        "window": (
+            [version.window_start.isoformat(), version.window_end.isoformat()]
+            if version.window_start and version.window_end
+            else None
+        ),
+        "backtest": version.metrics,
+        "baselines": version.baseline_metrics,
+        "features": version.features,
+        "coefficients": version.coefficients,
+        "details": version.details,
+        "is_active": version.is_active,
+    }
+
+
+def next_action_rules() -> dict[tuple[str, str], str]:
+    """(feature, direction) → recommended action: the defaults with the tenant's own rules applied.
+
+    A disabled tenant rule removes the default; an enabled one replaces it.
+    """
+    actions = dict(DEFAULT_NEXT_ACTIONS)
+    for rule in NextActionRule.objects.all():
+        key = (rule.feature, rule.direction)
+        if rule.enabled and rule.action:
+            actions[key] = rule.action
+        else:
+            actions.pop(key, None)
+    return actions
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    """A deal's score as pages and the API show it."""
+
+    deal_id: int
+    probability: float
+    band: str
+    scored_at: dt.datetime
+    model_version_id: int
+    serving: str
+    serving_label: str
+    positive_drivers: list[dict[str, Any]] = field(default_factory=list)
+    negative_drivers: list[dict[str, Any]] = field(default_factory=list)
+    # One entry per negative driver that has a rule: {"feature", "label", "action"}.
+    next_actions: list[dict[str, str]] = field(default_factory=list)
+    previous_probability: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "deal_id": self.deal_id,
+            "win_probability": round(self.probability, 4),
+            "band": self.band,
+            "scored_at": self.scored_at.isoformat(),
+            "model_version": self.model_version_id,
+            "serving": self.serving,
+            "serving_label": self.serving_label,
+            "positive_drivers": self.positive_drivers,
+            "negative_drivers": self.negative_drivers,
+            "next_actions": self.next_actions,
+            "previous_probability": (
+                round(self.previous_probability, 4) if self.previous_probability is not None else None
+            ),
+        }
+
+
+def _with_text(drivers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**driver, "text": driver_text(driver["label"], driver["value"])} for driver in drivers]
+
+
+def deal_scores_current(*, deal_ids: Sequence[int]) -> dict[int, ScoreView]:
+    """Current scores of the given deals (deals never scored are absent). Three queries in all."""
+    current = list(
+        CurrentScore.objects.filter(deal_id__in=list(deal_ids)).values(
+            "deal_id",
+            "score_id",
+            "probability",
+            "band",
+            "previous_probability",
+            "scored_at",
+            "model_version_id",
+        )
+    )
+    if not current:
+        return {}
+    drivers = dict(
+        DealScore.objects.filter(pk__in=[row["score_id"] for row in current]).values_list("pk", "drivers")
+    )
+    versions = {
+        version.pk: version
+        for version in ModelVersion.objects.filter(pk__in={row["model_version_id"] for row in current}).only(
+            "serving"
+        )
+    }
+    actions = next_action_rules()
+    views = {}
+    for row in current:
+        entries = drivers.get(row["score_id"], [])
+        positive = _with_text(entry for entry in entries if entry["value"] > 0)
+        negative = _with_text(entry for entry in entries if entry["value"] < 0)
+        version = versions.get(row["model_version_id"])
+        views[row["deal_id"]] = ScoreView(
+            deal_id=row["deal_id"],
+            probability=row["probability"],
+            band=row["band"],
+            scored_at=row["scored_at"],
+            model_version_id=row["model_version_id"],
+            serving=version.serving if version else Serving.NONE.value,
+            serving_label=version.serving_label if version else Serving.NONE.label,
+            positive_drivers=positive,
+            negative_drivers=negative,
+            next_actions=[
+                {
+                    "feature": entry["feature"],
+                    "label": entry["label"],
+                    "action": actions[(entry["feature"], "negative")],
+                }
+                for entry in negative
+                if (entry["feature"], "negative") in actions
+            ],
+            previous_probability=row["previous_probability"],
+        )
+    return views
+
+
+def deal_score_current(*, deal: Deal | int) -> ScoreView | None:
+    """The deal's current score, or None when it has never been scored (or is closed)."""
+    deal_id = deal if isinstance(deal, int) else deal.pk
+    return deal_scores_current(deal_ids=[deal_id]).get(deal_id)
+
+
+def deal_score_history(*, deal: Deal | int, limit: int = 100) -> list[DealScore]:
+    """The deal's scores, newest first, with their model versions."""
+    deal_id = deal if isinstance(deal, int) else deal.pk
+    return list(
+        DealScore.objects.filter(deal_id=deal_id)
+        .select_related("model_version")
+        .defer("model_version__artefact")
+        .order_by("-scored_at", "-id")[:limit]
+    )
+
+
+def pipeline_probabilities() -> pd.DataFrame:
+    """Current win probability of every scored open deal: deal_id, probability, band, serving.
+
+    For insights (expected wins of the pipeline) and alerts. One query.
+    """
+    sql = f"""
+        SELECT c.deal_id, c.probability, c.band, v.serving
+        FROM {CurrentScore._meta.db_table} c
+        JOIN {_DEAL} d ON d.id = c.deal_id AND d.tenant_id = c.tenant_id
+        JOIN {ModelVersion._meta.db_table} v ON v.id = c.model_version_id AND v.tenant_id = c.tenant_id
+        WHERE c.tenant_id = %(tenant)s AND d.status = 'open'
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tenant": require_tenant_id()})
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=["deal_id", "probability", "band", "serving"]).astype(
+        {"deal_id": "int64", "probability": "float64"}
+    )
+
+
+def score_audit(*, since: dt.date) -> list[dict[str, Any]]:
+    """Were the scores right? For deals closed on or after ``since``, per model version.
+
+    Each closed deal contributes, for every version that scored it while it was open, the last
+    score that version gave it before it closed. Returns one dict per version (newest first):
+    version_id, serving, serving_label, trained_at, n, n_won, roc_auc, brier, log_loss,
+    reliability (10 bins) and mean_probability vs win_rate.
+    """
+    sql = f"""
+        SELECT DISTINCT ON (s.model_version_id, s.deal_id)
+               s.model_version_id, s.deal_id, s.probability, (d.status = 'won') AS won
+        FROM {_SCORE} s
+        JOIN {_DEAL} d ON d.id = s.deal_id AND d.tenant_id = s.tenant_id
+        WHERE s.tenant_id = %(tenant)s AND d.status IN ('won', 'lost') AND d.closed_date >= %(since)s
+          AND s.scored_at::date <= d.closed_date
+        ORDER BY s.model_version_id, s.deal_id, s.scored_at DESC, s.id DESC
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tenant": require_tenant_id(), "since": since})
+        rows = cursor.fetchall()
+    held = pd.DataFrame(rows, columns=["model_version_id", "deal_id", "probability", "won"])
+    if held.empty:
+        return []
+    versions = {
+        version.pk: version
+        for version in ModelVersion.objects.filter(pk__in=held["model_version_id"].unique().tolist()).defer(
+            "artefact"
+        )
+    }
+    audit = []
+    for version_id, group in held.groupby("model_version_id", sort=False):
+        version = versions[int(version_id)]
+        won = group["won"].to_numpy(dtype=int)
+        probability = group["probability"].to_numpy(dtype=float)
+        metrics = classification_metrics(won=won, probability=probability)
+        audit.append(
+            {
+                "version_id": version.pk,
+                "serving": version.serving,
+                "serving_label": version.serving_label,
+                "trained_at": version.trained_at.isoformat(),
+                **metrics,
+                "mean_probability": round(float(np.mean(probability)), 4),
+                "win_rate": round(float(np.mean(won)), 4),
+            }
+        )
+    audit.sort(key=lambda entry: entry["trained_at"], reverse=True)
+    return audit

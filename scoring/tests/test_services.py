@@ -1,0 +1,199 @@
+"""scoring.services and scoring.selectors on the database (seeded tenants, real PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from deals.models import Deal, DealStatus
+from scoring import services
+from scoring.model import WinModel
+from scoring.models import Band, CurrentScore, DealScore, ModelVersion, Serving
+from scoring.selectors import (
+    deal_score_current,
+    deal_score_history,
+    deal_scores_current,
+    pipeline_probabilities,
+    score_audit,
+    serving_model_describe,
+    serving_model_load,
+)
+from scoring.services import deal_scores_refresh, model_train, next_action_rule_set
+from scoring.tests.conftest import SMALL_MINIMUM
+from scoring.tests.factories import ANCHOR, deals_seed
+from tenants.context import tenant_context
+from tenants.models import Tenant
+
+
+def _open_ids() -> list[int]:
+    return list(Deal.objects.filter(status=DealStatus.OPEN).order_by("id").values_list("id", flat=True))
+
+
+def test_below_the_minimum_no_model_is_trained_and_the_reason_is_stored(in_tenant_a: Tenant) -> None:
+    deals_seed(n_closed=60, n_open=5)
+
+    version = model_train()
+
+    assert version.serving == Serving.NONE
+    assert version.is_active and not version.promoted and version.artefact is None
+    assert "needs at least 100 won and 100 lost" in version.reason
+    assert CurrentScore.objects.count() == 0
+    assert serving_model_describe()["label"] == "No scores (not enough data)"
+
+
+def test_before_any_training_the_description_says_what_to_do(in_tenant_a: Tenant) -> None:
+    described = serving_model_describe()
+
+    assert described["serving"] == "none"
+    assert "train_models" in described["reason"]
+
+
+def test_a_promoted_model_is_stored_with_its_backtest_and_baselines(active_version: ModelVersion) -> None:
+    assert active_version.promoted is True
+    assert active_version.serving == Serving.MODEL
+    assert active_version.metrics["brier"] < active_version.baseline_metrics["base_rate"]["brier"]
+    assert set(active_version.baseline_metrics) == {"base_rate", "segment_prior"}
+    assert len(active_version.metrics["reliability"]) == 10
+    assert active_version.n_won + active_version.n_lost == 400
+    assert "lead_source=Partner" in active_version.coefficients
+    assert isinstance(serving_model_load(version=active_version), WinModel)
+
+
+def test_every_open_deal_gets_a_current_score_with_band_and_drivers(trained_tenant: Tenant) -> None:
+    current = CurrentScore.objects.all()
+
+    assert current.count() == 40
+    assert {score.band for score in current} <= set(Band.values)
+    partner_deal = Deal.objects.filter(status=DealStatus.OPEN, lead_source="Partner").first()
+    view = deal_score_current(deal=partner_deal)
+    assert view is not None
+    assert any(driver["label"] == "Partner lead source" for driver in view.negative_drivers)
+    assert all(driver["text"].startswith(driver["label"] + ": −") for driver in view.negative_drivers)
+
+
+def test_every_score_says_which_model_made_it(trained_tenant: Tenant) -> None:
+    views = deal_scores_current(deal_ids=_open_ids())
+
+    assert {view.serving for view in views.values()} == {"model"}
+    assert {view.serving_label for view in views.values()} == {"Logistic model"}
+    assert {view.as_dict()["serving"] for view in views.values()} == {"model"}
+
+
+def test_rescoring_keeps_the_previous_probability(trained_tenant: Tenant) -> None:
+    deal = Deal.objects.filter(status=DealStatus.OPEN).first()
+    before = CurrentScore.objects.get(deal=deal)
+    Deal.objects.filter(pk=deal.pk).update(
+        lead_source="Partner" if deal.lead_source != "Partner" else "Referral"
+    )
+
+    deal_scores_refresh(deal_ids=[deal.pk], trigger="changed", as_of=ANCHOR)
+
+    after = CurrentScore.objects.get(deal=deal)
+    assert after.previous_probability == pytest.approx(before.probability)
+    assert after.previous_band == before.band
+    assert after.probability != pytest.approx(before.probability)
+    assert DealScore.objects.filter(deal=deal).count() == 2
+    assert [score.trigger for score in deal_score_history(deal=deal)] == ["changed", "test"]
+
+
+def test_a_closed_deal_loses_its_current_score_but_keeps_its_history(trained_tenant: Tenant) -> None:
+    deal = Deal.objects.filter(status=DealStatus.OPEN).first()
+    Deal.objects.filter(pk=deal.pk).update(status=DealStatus.WON, closed_date=ANCHOR)
+
+    batch = deal_scores_refresh(deal_ids=[deal.pk], trigger="changed", as_of=ANCHOR)
+
+    assert batch.scored == 0 and batch.removed == 1
+    assert not CurrentScore.objects.filter(deal=deal).exists()
+    assert DealScore.objects.filter(deal=deal).count() == 1
+
+
+def test_a_full_pass_drops_current_scores_of_deals_closed_since(trained_tenant: Tenant) -> None:
+    closed_id = _open_ids()[0]
+    Deal.objects.filter(pk=closed_id).update(status=DealStatus.LOST, closed_date=ANCHOR)
+
+    batch = deal_scores_refresh(trigger="batch", as_of=ANCHOR)
+
+    assert batch.scored == 39 and batch.removed == 1
+    assert CurrentScore.objects.count() == 39
+
+
+def test_the_copy_path_stores_what_the_small_path_stores(trained_tenant: Tenant, monkeypatch) -> None:
+    small = {row.deal_id: row for row in CurrentScore.objects.all()}
+    small_drivers = {score.deal_id: score.drivers for score in DealScore.objects.all()}
+    monkeypatch.setattr(services, "SMALL_BATCH", 0)
+
+    deal_scores_refresh(trigger="copy", as_of=ANCHOR)
+
+    copied = {row.deal_id: row for row in CurrentScore.objects.all()}
+    assert copied.keys() == small.keys()
+    for deal_id, row in copied.items():
+        assert row.probability == pytest.approx(small[deal_id].probability, abs=1e-6)
+        assert row.band == small[deal_id].band
+        assert row.previous_probability == pytest.approx(small[deal_id].probability)
+        assert DealScore.objects.get(pk=row.score_id).drivers == small_drivers[deal_id]
+
+
+def test_promotion_rescores_every_open_deal_with_the_new_version(trained_tenant: Tenant) -> None:
+    version = model_train(min_won=SMALL_MINIMUM, min_lost=SMALL_MINIMUM)
+
+    assert set(CurrentScore.objects.values_list("model_version_id", flat=True)) == {version.pk}
+    assert DealScore.objects.filter(model_version=version, trigger="promotion").count() == 40
+    assert ModelVersion.objects.filter(is_active=True).get() == version
+
+
+def test_tenant_admins_override_and_disable_next_actions(trained_tenant: Tenant) -> None:
+    deal = Deal.objects.filter(status=DealStatus.OPEN, lead_source="Partner").first()
+    next_action_rule_set(feature="lead_source", action="Call the partner manager.")
+
+    view = deal_score_current(deal=deal)
+    assert view is not None
+    assert {
+        "feature": "lead_source",
+        "label": "Partner lead source",
+        "action": "Call the partner manager.",
+    } in (view.next_actions)
+
+    next_action_rule_set(feature="lead_source", action="", enabled=False)
+    view = deal_score_current(deal=deal)
+    assert view is not None
+    assert all(action["feature"] != "lead_source" for action in view.next_actions)
+
+
+def test_pipeline_probabilities_list_the_scored_open_deals(trained_tenant: Tenant) -> None:
+    frame = pipeline_probabilities()
+
+    assert sorted(frame["deal_id"]) == _open_ids()
+    assert frame["probability"].between(0, 1).all()
+    assert set(frame["serving"]) == {"model"}
+
+
+def test_the_audit_compares_scores_held_while_open_with_outcomes(trained_tenant: Tenant) -> None:
+    open_ids = _open_ids()
+    winners, losers = open_ids[:20], open_ids[20:]
+    close_on = dt.date.today()
+    Deal.objects.filter(pk__in=winners).update(status=DealStatus.WON, closed_date=close_on)
+    Deal.objects.filter(pk__in=losers).update(status=DealStatus.LOST, closed_date=close_on)
+
+    audit = score_audit(since=close_on - dt.timedelta(days=1))
+
+    assert len(audit) == 1
+    entry = audit[0]
+    assert entry["n"] == 40 and entry["n_won"] == 20
+    assert entry["serving"] == "model" and entry["roc_auc"] is not None
+    assert len(entry["reliability"]) == 10
+    assert entry["win_rate"] == 0.5
+
+
+def test_the_audit_ignores_deals_closed_before_the_date(trained_tenant: Tenant) -> None:
+    assert score_audit(since=dt.date.today()) == []
+
+
+def test_scores_of_one_tenant_are_invisible_to_another(trained_tenant: Tenant, tenant_b: Tenant) -> None:
+    with tenant_context(tenant_b):
+        assert CurrentScore.objects.count() == 0
+        assert pipeline_probabilities().empty
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM scoring_dealscore")
+            assert cursor.fetchone()[0] == 0
