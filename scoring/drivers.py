@@ -229,8 +229,16 @@ class DriverTable:
         return [json.loads(row) for row in self.json_rows()]
 
     def text_rows(self) -> list[str]:
-        """ "Partner lead source: −0.4; …" per deal."""
+        """Driver texts per deal: "Partner lead source: −0.4; …"."""
         return ["".join(row) for row in self._matrix(self.texts, separator="; ", start="", stop="").tolist()]
+
+    def text_halves(self) -> tuple[list[str], list[str]]:
+        """(positive, negative) driver texts per deal, each "label: ±x; …" or ""."""
+        columns = [unique[index] for unique, index in zip(self.texts, self.inverse, strict=True)]
+        # Within each half only the later fragments carry a "; " separator.
+        positive = np.column_stack(columns[:TOP_DRIVERS]).tolist()
+        negative = np.column_stack(columns[TOP_DRIVERS:]).tolist()
+        return ["".join(row) for row in positive], ["".join(row) for row in negative]
 
 
 def driver_table(

@@ -141,3 +141,17 @@ def test_labels_for_many_deals_are_built_per_unique_combination() -> None:
     assert sum(len(unique) for unique in table.fragments) < n
     rows = table.json_rows()
     assert len(rows) == n and all(isinstance(json.loads(row), list) for row in rows[:500])
+
+
+def test_text_halves_split_positive_from_negative_drivers() -> None:
+    table = driver_table(
+        groups=GROUPS,
+        contributions=np.array([[-0.42, -0.61, 0.2, 0.3]]),
+        features=_features(),
+        typical=TYPICAL,
+    )
+
+    positive, negative = table.text_halves()
+
+    assert positive == ["Rep Ada: +0.3; Amount 120k (typical 20k): +0.2"]
+    assert negative == ["47 days in Proposal (typical 21): −0.6; Partner lead source: −0.4"]
