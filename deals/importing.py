@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TypedDict
 
@@ -54,6 +55,7 @@ TEXT_LIMITS = {
 }
 # Deal.amount is numeric(16, 2): at most 14 digits before the decimal point.
 MAX_AMOUNT_INTEGER_DIGITS = 14
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_INTEGER_DIGITS
 MIN_YEAR, MAX_YEAR = 1900, 2200
 # How much of a file is read to find its header row; a header beyond this is refused.
 HEADER_PEEK_BYTES = 1024 * 1024
@@ -103,8 +105,9 @@ _OTHER_MAGIC = {
 _UTF8_BOM = codecs.BOM_UTF8
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
-_PLAIN_AMOUNT = re.compile(r"\d{1,14}(?:\.\d{1,2})?")
-_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+# ASCII only: PostgreSQL reads no other digits, and str's \d would accept "٣" or "３".
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,14}(?:\.[0-9]{1,2})?")
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _LEADING_CODE = re.compile(r"^[A-Za-z]{3}\s*")
 _TRAILING_CODE = re.compile(r"\s*[A-Za-z]{3}$")
 _NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
@@ -196,6 +199,8 @@ class CanonicalSource:
 
     present_fields: set[str]
     has_extra: bool
+    # How messages name a row of this input ("row 7" of a file, "item 7" of an API request).
+    row_word: str
 
     def chunks(self) -> Iterator[CanonicalChunk]:
         raise NotImplementedError
@@ -216,20 +221,21 @@ class CanonicalSource:
 class GuardedStream(io.RawIOBase):
     """Reads a binary file once: hashes it, enforces the size limit and notices bad bytes.
 
-    ``prefix`` is replayed first (the bytes already read to sniff the header). Invalid UTF-8
-    and NUL bytes only raise flags here; the validator then finds the exact rows and columns.
+    :meth:`read_prefix` reads the start (to sniff the header), which is then replayed to the
+    parser. Invalid UTF-8 and NUL bytes only raise flags here; the validator then finds the
+    exact rows and columns.
     """
 
-    def __init__(self, raw: IO[bytes], *, prefix: bytes, limit: int, check_utf8: bool) -> None:
+    def __init__(self, raw: IO[bytes], *, limit: int) -> None:
         super().__init__()
         self._raw = raw
-        self._pending = prefix
+        self._pending = b""
         self._limit = limit
         self.size = 0
         self.sha256 = hashlib.sha256()
         self.saw_invalid_utf8 = False
         self.saw_nul = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
 
     def readable(self) -> bool:
         return True
@@ -250,7 +256,7 @@ class GuardedStream(io.RawIOBase):
         self.sha256.update(data)
         if not self.saw_nul and b"\x00" in data:
             self.saw_nul = True
-        if self._decoder is not None and not self.saw_invalid_utf8:
+        if not self.saw_invalid_utf8:
             try:
                 self._decoder.decode(data, final=not data)
             except UnicodeDecodeError:
@@ -369,28 +375,31 @@ ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1"}
 class CsvSource(CanonicalSource):
     """Canonical chunks from a CSV file, streamed with pandas in CHUNK_ROWS pieces."""
 
+    row_word = "row"
+
     def __init__(self, raw: IO[bytes], *, spec: MappingSpec, encoding: str, limit: int) -> None:
         self.spec = spec
-        self.encoding = encoding
-        utf8 = encoding.replace("_", "-").lower() in {"utf-8", "utf8"}
-        self.stream = GuardedStream(raw, prefix=b"", limit=limit, check_utf8=utf8)
+        self.stream = GuardedStream(raw, limit=limit)
         prefix = self.stream.read_prefix()
         refusal = _sniff(prefix)
         if refusal is not None:
             raise ImportRefused([refusal])
         # A UTF-8 byte-order mark wins over the chosen encoding: it says what the file is.
-        self._header_encoding = "utf-8" if prefix.startswith(_UTF8_BOM) else encoding
+        self.encoding = "utf-8" if prefix.startswith(_UTF8_BOM) else encoding
         header = self._read_header(prefix.removeprefix(_UTF8_BOM))
         self.plan, errors = _plan_columns(header, spec)
         if errors:
             raise ImportRefused(errors)
         self.present_fields = set(self.plan.field_sources)
+        if spec.open_deal_close_date == "expected_close_date" and "closed_date" in self.present_fields:
+            # An open deal's "Close Date" fills its expected close date, so that field is fed too.
+            self.present_fields.add("expected_close_date")
         self.has_extra = bool(self.plan.extra)
 
     def _read_header(self, prefix: bytes) -> list[str]:
         if b"\n" not in prefix and b"\r" not in prefix and len(prefix) >= HEADER_PEEK_BYTES:
             raise ImportRefused([file_error("the header row is longer than 1 MB", row=1)])
-        text = prefix.decode(self._header_encoding, errors="surrogateescape")
+        text = prefix.decode(self.encoding, errors="surrogateescape")
         try:
             header = next(csv.reader(io.StringIO(text, newline=""), delimiter=self.spec.delimiter))
         except (csv.Error, StopIteration) as error:
@@ -485,7 +494,7 @@ class CsvSource(CanonicalSource):
             fields=fields,
             conditions={key: columns[index] for key, index in self.plan.conditions.items()},
             extra={name: columns[index] for name, index in self.plan.extra},
-            check_text=self.stream.saw_invalid_utf8 or self.stream.saw_nul,
+            check_text=self.stream.saw_nul or (self.encoding == "utf-8" and self.stream.saw_invalid_utf8),
             invalid_text_reason=self._invalid_text_reason,
         )
 
@@ -573,8 +582,6 @@ def _api_text(value: Any) -> str:
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return format(value, "f")
     raise ValueError(f"must be text, a number or a date, not {type(value).__name__}")
@@ -587,9 +594,10 @@ class RecordSource(CanonicalSource):
     records and missing from others is empty in those others. Unknown keys are errors.
     """
 
-    def __init__(self, records: Iterable[Mapping[str, Any]], *, first_index: int = 0) -> None:
+    row_word = "item"
+
+    def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
         self._records = records
-        self._first_index = first_index
         self.present_fields = set()
         self.has_extra = False
         self.digest = hashlib.sha256()
@@ -599,14 +607,13 @@ class RecordSource(CanonicalSource):
 
     def chunks(self) -> Iterator[CanonicalChunk]:
         batch: list[Mapping[str, Any]] = []
-        index = self._first_index
-        start = index
+        start = 0
         for record in self._records:
             batch.append(record)
-            index += 1
             if len(batch) >= CHUNK_ROWS:
                 yield self._chunk(batch, start)
-                batch, start = [], index
+                start += len(batch)
+                batch = []
         if batch:
             yield self._chunk(batch, start)
 
@@ -852,7 +859,7 @@ def _amount(spec: MappingSpec) -> Callable[[str], tuple[str | None, str | None]]
     thousands = spec.thousands_separator
     decimal = spec.decimal_separator
     grouping = (
-        re.compile(rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})*(?:{re.escape(decimal)}\d*)?")
+        re.compile(rf"[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})*(?:{re.escape(decimal)}[0-9]*)?")
         if thousands
         else None
     )
@@ -892,7 +899,8 @@ def _amount(spec: MappingSpec) -> Callable[[str], tuple[str | None, str | None]]
         if negative and text.strip("0.") != "":
             return None, f"amount is negative ({_excerpt(raw)})"
         integer_digits = len(text.split(".")[0].lstrip("0"))
-        if integer_digits > MAX_AMOUNT_INTEGER_DIGITS:
+        # Stored rounded to cents, so 99999999999999.999 would overflow numeric(16, 2) too.
+        if integer_digits > MAX_AMOUNT_INTEGER_DIGITS or round(Decimal(text), 2) >= MAX_AMOUNT:
             return None, f"amount {_excerpt(raw)} is too large (at most 14 digits before the decimal point)"
         return text, None
 
@@ -1059,7 +1067,7 @@ def _validate_stage(chunk: CanonicalChunk, context: ValidationContext, errors: _
     return column.rows(_copy_values(stages))
 
 
-_PLAIN_AMOUNTS = re.compile(r"(?:\d{1,14}(?:\.\d{1,2})?\n)*\d{1,14}(?:\.\d{1,2})?")
+_PLAIN_AMOUNTS = re.compile(r"(?:[0-9]{1,14}(?:\.[0-9]{1,2})?\n)*[0-9]{1,14}(?:\.[0-9]{1,2})?")
 
 
 def _validate_amount(chunk: CanonicalChunk, context: ValidationContext, errors: _Errors) -> np.ndarray:
@@ -1184,13 +1192,12 @@ def _status_words(spec: MappingSpec) -> str:
 
 def _iso_rows(values: np.ndarray) -> np.ndarray:
     """datetime64[D] per row → COPY text (ISO date, or NULL for NaT), formatted once per date."""
-    days = values.astype("datetime64[D]").view(np.int64)
-    distinct, inverse = np.unique(days, return_inverse=True)
+    codes, days = pd.factorize(values.astype("datetime64[D]").view(np.int64))
     nat = np.datetime64("NaT").astype("datetime64[D]").view(np.int64)
     texts = np.array(
-        [_COPY_NULL if day == nat else str(np.datetime64(int(day), "D")) for day in distinct], dtype=object
+        [_COPY_NULL if day == nat else str(np.datetime64(int(day), "D")) for day in days], dtype=object
     )
-    return texts[inverse.reshape(-1)]
+    return texts[codes]
 
 
 def _check_text(chunk: CanonicalChunk, errors: _Errors, label: Callable[[str], str]) -> None:
@@ -1261,7 +1268,7 @@ def _copy_into_staging(cursor: Any, chunk: ValidatedChunk) -> None:
         copy.write(chunk.copy_text.encode("utf-8"))
 
 
-def _duplicate_errors(cursor: Any, crm_label: str) -> tuple[int, list[RowError]]:
+def _duplicate_errors(cursor: Any, crm_label: str, row_word: str) -> tuple[int, list[RowError]]:
     """Rows repeating a deal id seen earlier in the input: (how many, the first MAX_ERRORS)."""
     cursor.execute(
         f"""
@@ -1285,7 +1292,7 @@ def _duplicate_errors(cursor: Any, crm_label: str) -> tuple[int, list[RowError]]
         {
             "row": int(row_number),
             "column": crm_label,
-            "reason": f"deal id {_excerpt(crm_id)} also appears on row {first_row}",
+            "reason": f"deal id {_excerpt(crm_id)} also appears on {row_word} {first_row}",
         }
         for crm_id, row_number, first_row, _ in found
     ]
@@ -1418,7 +1425,9 @@ def run_import(
         # SQL confirms them and names both rows.
         duplicates, duplicate_errors = 0, []
         if _has_repeats(id_hashes):
-            duplicates, duplicate_errors = _duplicate_errors(cursor, context.labels("crm_id"))
+            duplicates, duplicate_errors = _duplicate_errors(
+                cursor, context.labels("crm_id"), source.row_word
+            )
         outcome.rejected += duplicates
         if errors or outcome.rejected:
             outcome.errors = sorted(errors + duplicate_errors, key=_error_order)[:MAX_ERRORS]

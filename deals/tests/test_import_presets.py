@@ -127,3 +127,12 @@ def test_a_spec_dict_can_be_passed_instead_of_a_name(in_tenant_a):
     spec = json.loads((DATA / "european_crm_mapping.json").read_text())
     run = deals_import_file(file=DATA / "european_crm_deals.csv", mapping=spec)
     assert run.created == 2
+
+
+def test_a_new_salesforce_close_date_moves_an_open_deals_expected_close_date(salesforce_import, tmp_path):
+    text = (DATA / "salesforce_opportunities.csv").read_text().replace('"9/30/2024"', '"10/31/2024"')
+    changed = tmp_path / "later.csv"
+    changed.write_text(text)
+    run = deals_import_file(file=changed, mapping="salesforce")
+    assert (run.updated, run.unchanged) == (1, 3)
+    assert Deal.objects.get(crm_id="0065g00000AbCdGAAA").expected_close_date == dt.date(2024, 10, 31)

@@ -64,6 +64,26 @@ def test_an_amount_with_a_line_break_inside_quotes_is_not_a_number(import_text):
     assert run.errors == [{"row": 3, "column": "deal_amount", "reason": "'12\\n34' is not a number"}]
 
 
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("99999999999999.999", "too large"),
+        ("1" * 5000, "too large"),
+        ("١٢٣", "is not a number"),
+        ("１２３", "is not a number"),
+        ("1e5", "is not a number"),
+        ("(0)", None),
+        ("USD 1200.50", None),
+    ],
+)
+def test_amount_edge_cases(import_text, amount, reason):
+    run = import_text(standard_csv(won_row("D1", deal_amount=f'"{amount}"')))
+    if reason is None:
+        assert run.status == ImportStatus.SUCCEEDED
+    else:
+        assert reason in run.errors[0]["reason"]
+
+
 def test_extra_columns_are_kept_in_extra_and_reimporting_them_changes_nothing(import_text):
     text = standard_csv(won_row("D1") + ",Big Co,7", header=STANDARD_HEADER + ",account,seats")
     import_text(text)

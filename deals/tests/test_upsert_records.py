@@ -116,7 +116,7 @@ def test_unknown_fields_and_wrong_types_are_item_errors(in_tenant_a):
 
 def test_a_repeated_crm_id_in_one_request_is_an_error_naming_both_items(in_tenant_a):
     result = deals_upsert_records(records=[record("A1"), record("A2"), record("A1", amount=3)])
-    assert result.errors == [{"index": 2, "field": "crm_id", "reason": "deal id 'A1' also appears on row 0"}]
+    assert result.errors == [{"index": 2, "field": "crm_id", "reason": "deal id 'A1' also appears on item 0"}]
 
 
 def test_an_upsert_is_recorded_as_an_import_run_of_its_source(in_tenant_a, user_a):
