@@ -183,7 +183,13 @@ def _diagnosis(
     )
 
     totals_by_code = _period_totals(rep_frame, 4)
-    totals = {"current": totals_by_code[1], compare.value: totals_by_code[0], other_name: totals_by_code[2]}
+    # For years the previous period is the year-ago period; its deals all went to code 0.
+    other_code = 0 if spans[2] == spans[0] else 2
+    totals = {
+        "current": totals_by_code[1],
+        compare.value: totals_by_code[0],
+        other_name: totals_by_code[other_code],
+    }
     window_rows = rep_frame[
         rep_frame["period"].isin([code for code, inside in enumerate(in_window) if inside])
     ]

@@ -45,3 +45,11 @@ def test_diagnose_never_counts_another_tenants_deals(tenant_a: Tenant, tenant_b:
         deals_create([DealSpec(dt.date(2024, 5, 5), status="lost")] * 7)
     document = diagnose(tenant=tenant_a, as_of=dt.date(2024, 7, 1))
     assert (document["win_rate"]["current"]["n"], document["win_rate"]["current"]["won"]) == (7, 0)
+
+
+def test_for_years_the_previous_and_year_ago_periods_are_the_same(tenant_a: Tenant) -> None:
+    with tenant_context(tenant_a):
+        deals_create([DealSpec(dt.date(2023, 5, 5), status="won")] * 4 + [DealSpec(dt.date(2024, 5, 5))] * 2)
+    win_rate = diagnose(tenant=tenant_a, as_of=dt.date(2025, 1, 1), period="year")["win_rate"]
+    assert win_rate["previous"] == win_rate["year_ago"]
+    assert (win_rate["previous"]["period"], win_rate["previous"]["n"]) == ("2023", 4)
