@@ -340,14 +340,14 @@ def _plan_columns(header: list[str], spec: MappingSpec) -> tuple[_ColumnPlan, li
     labels: dict[str, str] = {}
     used: set[int] = set()
     for source, targets in spec.columns.items():
-        index = positions.get(normalise_header(source))
+        position = positions.get(normalise_header(source))
         for target in targets:
-            labels.setdefault(target, source if index is None else header[index].strip())
-            if index is not None:
-                field_sources.setdefault(target, []).append(index)
-                used.add(index)
-        if index is not None and not targets:
-            used.add(index)  # mapped to null: deliberately ignored
+            labels.setdefault(target, source if position is None else header[position].strip())
+            if position is not None:
+                field_sources.setdefault(target, []).append(position)
+                used.add(position)
+        if position is not None and not targets:
+            used.add(position)  # mapped to null: deliberately ignored
     condition_columns: dict[str, int] = {}
     for value_map in spec.value_maps.values():
         for column, _, _ in value_map.conditions:
@@ -527,6 +527,7 @@ def csv_source(
     a file above ``limit`` bytes (before reading it, when its size is known) or not a CSV.
     """
     opened: IO[bytes] | None = None
+    raw: IO[bytes]
     if isinstance(file, str | Path):
         path = Path(file)
         size: int | None = path.stat().st_size
@@ -987,6 +988,13 @@ def _copy_chunk(
     )
 
 
+def _none_where(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A copy of the object array ``values`` with None where ``mask`` is true."""
+    result = values.astype(object, copy=True)
+    result[mask] = None
+    return result
+
+
 def _lengths(values: np.ndarray) -> np.ndarray:
     return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
 
@@ -1045,7 +1053,7 @@ def _validate_text(
     errors.add_per_value(column, messages, context.labels(name))
     values = column.values
     if name.startswith("rep_"):
-        values = np.where(values == "", None, values)
+        values = _none_where(values == "", values)
     return column.rows(_copy_values(values))
 
 
@@ -1176,7 +1184,7 @@ def _validate_dates_and_outcome(
         "closed_date": _iso_rows(closed),
         "expected_close_date": _iso_rows(expected),
         "stage_entered_date": _iso_rows(dates["stage_entered_date"][0]),
-        "status": _copy_values(np.where(unknown, None, status)),
+        "status": _copy_values(_none_where(unknown, status)),
     }
 
 
@@ -1238,10 +1246,13 @@ def _extra_rows(chunk: CanonicalChunk, errors: _Errors) -> np.ndarray:
             ),
             name,
         )
-        key = json.dumps(name, ensure_ascii=False)
-        encoded = column.map(
-            lambda value, key=key: (key + ":" + json.dumps(value, ensure_ascii=False)).replace("\\", "\\\\")
-        )
+        prefix = json.dumps(name, ensure_ascii=False) + ":"
+
+        def member(value: str, prefix: str = prefix) -> str:
+            # COPY's text format reads a backslash as an escape, and JSON escapes use them.
+            return (prefix + json.dumps(value, ensure_ascii=False)).replace("\\", "\\\\")
+
+        encoded = column.map(member)
         parts.append(column.rows(encoded).tolist())
     return np.fromiter(
         ("{" + ",".join(row) + "}" for row in zip(*parts, strict=True)), dtype=object, count=count
@@ -1423,7 +1434,7 @@ def run_import(
             raise ImportRejected(outcome) from refused
         # A repeated deal id can span chunks: equal hashes point at candidates (8 bytes a row),
         # SQL confirms them and names both rows.
-        duplicates, duplicate_errors = 0, []
+        duplicates, duplicate_errors = 0, list[RowError]()
         if _has_repeats(id_hashes):
             duplicates, duplicate_errors = _duplicate_errors(
                 cursor, context.labels("crm_id"), source.row_word
@@ -1436,7 +1447,7 @@ def run_import(
             outcome.errors = [file_error("there are no rows to import; nothing was changed")]
             raise ImportRejected(outcome)
 
-        params = {"tenant": tenant_id, "today": today, "source": change_source}
+        params: dict[str, Any] = {"tenant": tenant_id, "today": today, "source": change_source}
         # One writer per tenant at a time: a second import of the same tenant waits here and then
         # sees the first one's deals as known (instead of failing on the same new ids).
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_NAMESPACE << 32 | tenant_id])

@@ -10,10 +10,11 @@ raises ``NoTenantError`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -23,7 +24,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from deals.importing import (
@@ -76,7 +77,7 @@ def _spec(mapping: str | Mapping[str, Any] | MappingSpec) -> MappingSpec:
         return mapping
     if isinstance(mapping, str):
         return mapping_resolve(mapping)
-    return mapping_from_json(mapping, name=str(mapping.get("name", "custom"))[:60])
+    return mapping_from_json(mapping, name="custom")
 
 
 def _context(tenant: Tenant, spec: MappingSpec, source: CanonicalSource | None) -> ValidationContext:
@@ -97,12 +98,21 @@ def _announce(*, tenant_id: int, deal_ids: list[int], reason: str) -> None:
 
 
 def _run(
-    *, run: ImportRun, tenant: Tenant, spec: MappingSpec, open_source: Any, reason: str
+    *,
+    run: ImportRun,
+    tenant: Tenant,
+    spec: MappingSpec,
+    open_source: Callable[[], tuple[CanonicalSource, Callable[[], None]]],
+    reason: str,
 ) -> tuple[ImportOutcome, str]:
-    """Open the source and import it in a savepoint; fill ``run``; return (outcome, status)."""
+    """Open the source and import it in a savepoint; fill ``run``; return (outcome, status).
+
+    The savepoint is rolled back on any problem, and ``run`` is saved after that, outside it:
+    a rejected import leaves its ImportRun and nothing else.
+    """
     started = time.monotonic()
     status = ImportStatus.SUCCEEDED
-    source = None
+    source: CanonicalSource | None = None
     try:
         with transaction.atomic():
             source, close = open_source()
@@ -123,7 +133,9 @@ def _run(
     except Exception:
         run.status = ImportStatus.FAILED
         run.duration_ms = int((time.monotonic() - started) * 1000)
-        run.save()
+        # Recording the failure must not hide its cause (e.g. when the connection is gone).
+        with contextlib.suppress(DatabaseError):
+            run.save()
         raise
     run.file_sha256 = source.sha256_hex() if source is not None else ""
     run.status = status
@@ -177,7 +189,7 @@ def deals_import_file(
         status=ImportStatus.RUNNING,
     )
 
-    def open_source() -> Any:
+    def open_source() -> tuple[CanonicalSource, Callable[[], None]]:
         return csv_source(file=file, spec=spec, encoding=encoding, limit=settings.IMPORT_MAX_UPLOAD_BYTES)
 
     _run(run=run, tenant=tenant, spec=spec, open_source=open_source, reason="import")
