@@ -651,7 +651,11 @@ class RecordSource(CanonicalSource):
                     except ValueError as error:
                         errors.append((position, key, str(error)))
                         continue
-                    texts.setdefault(key, [""] * count)[position] = text
+                    column = texts.get(key)
+                    if column is None:
+                        # Not setdefault: its default list would be built for every cell.
+                        column = texts[key] = [""] * count
+                    column[position] = text
                     self.present_fields.add(key)
                 else:
                     errors.append((position, str(key), "unknown field"))
