@@ -459,7 +459,7 @@ def deal_update(*, deal: Deal, source: str = "edit", **fields: Any) -> Deal:
         tenant=tenant,
         values=values,
         previous_stage=deal.stage,
-        entered_given="stage_entered_date" in fields,
+        entered_given=fields.get("stage_entered_date") is not None,
         source=source,
     )
 

@@ -149,3 +149,8 @@ def test_a_name_change_is_saved_but_not_announced_for_rescoring(
         deal_update(deal=open_deal, name="Renamed")
     assert saved_signals.calls[0]["changed_fields"] == ["name"]
     assert changed_signals.calls == []
+
+
+def test_a_stage_change_with_an_empty_stage_entered_date_is_dated_today(open_deal, tenant_a):
+    deal_update(deal=open_deal, stage="Proposal", stage_entered_date=None)
+    assert Deal.objects.get().stage_entered_date == tenant_today(tenant_a)
