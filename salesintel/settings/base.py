@@ -31,17 +31,22 @@ INSTALLED_APPS = [
     "alerts",
     "web",
     "api",
+    "salesintel.audit",
 ]
 
 MIDDLEWARE = [
     # First, so every response (even a security redirect) carries X-Request-ID and logs have it.
     "api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (settings.security).
+    "salesintel.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Lets the audit log name the user (or API key) behind a change.
+    "salesintel.audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
