@@ -163,48 +163,35 @@ class AlertEvent(TenantOwned):
         return f"{self.alert_id}: {self.action} by {self.user_id}"
 
 
-class CloseDateObservation(TenantOwned):
-    """The expected close date last seen for a deal, so the slip rule can tell it moved."""
+class CloseDateChange(TenantOwned):
+    """An open deal's expected close date moved: written by a database trigger on deals_deal.
 
-    # Unconstrained and covered by the unique (tenant, deal) index: the first run records every
-    # open deal at once.
+    The trigger (migration 0003) fires after any UPDATE that changes a known expected close
+    date of an open deal — the importer's set-based upsert, the API, the ORM or raw SQL — so
+    the slip rule reads a small table of changes instead of keeping a copy of every deal's date.
+    """
+
+    # Unconstrained: the trigger writes it inside the deal's own UPDATE.
     deal = models.ForeignKey(
         Deal, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    expected_close_date = models.DateField(null=True)
-    previous_expected_close_date = models.DateField(null=True)
-    first_expected_close_date = models.DateField(null=True)
-    observed_on = models.DateField()
-    last_pushed_on = models.DateField(null=True)
-    last_push_days = models.IntegerField(null=True)
-    push_count = models.IntegerField(default=0)
+    old_date = models.DateField()
+    new_date = models.DateField()
+    changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "deal"], name="closedateobs_deal_unique_per_tenant")
+        indexes = [
+            models.Index(fields=["tenant", "changed_at"], name="closedatechange_tenant_at"),
+            models.Index(fields=["tenant", "deal", "changed_at"], name="closedatechange_tenant_deal"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.deal_id}: {self.expected_close_date}"
-
-
-class RuleCursor(TenantOwned):
-    """How far a rule has read a table that changes, so the next run reads only what changed.
-
-    The slip rule reads deals whose ``updated_at`` is at or after ``scanned_at`` minus a day
-    (the margin covers transactions that committed after a scan began).
-    """
-
-    kind = models.CharField(max_length=32, choices=RuleKind.choices)
-    scanned_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "kind"], name="rulecursor_kind_unique_per_tenant")
-        ]
+    @property
+    def days(self) -> int:
+        """How far the date moved: positive when pushed out."""
+        return (self.new_date - self.old_date).days
 
     def __str__(self) -> str:
-        return f"{self.kind} scanned at {self.scanned_at}"
+        return f"{self.deal_id}: {self.old_date} → {self.new_date}"
 
 
 class DigestFrequency(models.TextChoices):

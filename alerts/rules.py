@@ -474,88 +474,62 @@ def cycle_breach_candidates_sql(
 # --- slip ------------------------------------------------------------------------------------
 
 
-def slip_observation_sql(
-    *, tenant_id: int, as_of: dt.date, changed_since: dt.datetime | None
-) -> list[CandidateQuery]:
-    """Statements that bring the close-date observations up to date (set-based, idempotent).
-
-    A deal seen for the first time is only recorded; a later expected close date than the one
-    recorded counts as a push on ``as_of``. Unchanged rows are not written. With
-    ``changed_since`` only deals updated since then are read (index on tenant, updated_at).
-    """
-    changed = "" if changed_since is None else "AND d.updated_at >= %(changed_since)s"
-    update = f"""
-        UPDATE alerts_closedateobservation o
-           SET previous_expected_close_date = o.expected_close_date,
-               last_pushed_on = CASE WHEN d.expected_close_date > o.expected_close_date
-                                     THEN %(as_of)s::date ELSE o.last_pushed_on END,
-               last_push_days = CASE WHEN d.expected_close_date > o.expected_close_date
-                                     THEN d.expected_close_date - o.expected_close_date
-                                     ELSE o.last_push_days END,
-               push_count = o.push_count
-                   + (d.expected_close_date > o.expected_close_date)::int,
-               expected_close_date = d.expected_close_date,
-               observed_on = %(as_of)s::date
-          FROM deals_deal d
-         WHERE o.tenant_id = %(tenant_id)s AND d.tenant_id = %(tenant_id)s AND d.id = o.deal_id
-           AND d.status = 'open' AND d.expected_close_date IS NOT NULL
-           AND d.expected_close_date IS DISTINCT FROM o.expected_close_date
-           {changed}
-    """
-    insert = f"""
-        INSERT INTO alerts_closedateobservation
-            (tenant_id, deal_id, expected_close_date, previous_expected_close_date,
-             first_expected_close_date, observed_on, last_pushed_on, last_push_days, push_count)
-        SELECT d.tenant_id, d.id, d.expected_close_date, NULL, d.expected_close_date,
-               %(as_of)s::date, NULL, NULL, 0
-          FROM deals_deal d
-         WHERE d.tenant_id = %(tenant_id)s AND d.status = 'open'
-           AND d.expected_close_date IS NOT NULL
-           {changed}
-           AND NOT EXISTS (SELECT 1 FROM alerts_closedateobservation o
-                            WHERE o.tenant_id = %(tenant_id)s AND o.deal_id = d.id)
-        ON CONFLICT (tenant_id, deal_id) DO NOTHING
-    """
-    params = {"tenant_id": tenant_id, "as_of": as_of, "changed_since": changed_since}
-    return [CandidateQuery(update, params), CandidateQuery(insert, params)]
-
-
 def slip_candidates_sql(*, tenant_id: int, as_of: dt.date, settings: Mapping[str, Any]) -> CandidateQuery:
-    """Open deals whose expected close date was pushed by ≥ min_push_days within window_days."""
-    sql = """
-        SELECT
-            'slip:deal:' || d.id,
-            d.id,
-            '',
-            '',
-            CASE WHEN o.push_count >= %(critical_pushes)s THEN 'critical' ELSE 'warning' END,
-            format('%%s: close date pushed %%s days', coalesce(nullif(d.name, ''), d.crm_id),
-                   o.last_push_days),
-            format('Expected close moved from %%s to %%s (+%%s days) on %%s; pushed %%s time(s) '
-                   'since first seen with %%s.',
-                   o.previous_expected_close_date, o.expected_close_date, o.last_push_days,
-                   o.last_pushed_on, o.push_count, o.first_expected_close_date),
-            jsonb_build_object(
-                'previous_expected_close_date', o.previous_expected_close_date,
-                'expected_close_date', o.expected_close_date,
-                'first_expected_close_date', o.first_expected_close_date,
-                'push_days', o.last_push_days, 'push_count', o.push_count,
-                'pushed_on', o.last_pushed_on)
-        FROM alerts_closedateobservation o
-        JOIN deals_deal d ON d.id = o.deal_id AND d.tenant_id = %(tenant_id)s
-        WHERE o.tenant_id = %(tenant_id)s AND d.status = 'open'
-          AND o.last_pushed_on IS NOT NULL
-          AND o.last_pushed_on > %(as_of)s::date - %(window_days)s::int
-          AND o.last_push_days >= %(min_push_days)s
-          -- Pulled back in since the push: the slip is over.
-          AND o.expected_close_date > o.previous_expected_close_date
+    """Open deals whose latest close-date change, within ``window_days`` up to ``as_of``, pushed
+    the date out by at least ``min_push_days`` and still holds (the date was not pulled back).
+
+    Reads alerts_closedatechange (written by a trigger on deals_deal), not the deals: the
+    work is proportional to the changes of the last weeks, not to the open pipeline.
     """
+    sql = """
+        WITH latest AS (
+            SELECT DISTINCT ON (c.deal_id) c.deal_id, c.old_date, c.new_date, c.changed_at
+            FROM alerts_closedatechange c
+            WHERE c.tenant_id = %(tenant_id)s
+              AND c.changed_at >= %(window_start)s AND c.changed_at < %(window_end)s
+            ORDER BY c.deal_id, c.changed_at DESC, c.id DESC
+        ),
+        pushed AS (
+            SELECT l.*, d.crm_id, d.name
+            FROM latest l
+            JOIN deals_deal d ON d.id = l.deal_id AND d.tenant_id = %(tenant_id)s
+            WHERE d.status = 'open' AND d.expected_close_date = l.new_date
+              AND l.new_date - l.old_date >= %(min_push_days)s
+        ),
+        history AS (
+            SELECT c.deal_id, count(*) FILTER (WHERE c.new_date > c.old_date) AS push_count,
+                   (array_agg(c.old_date ORDER BY c.changed_at, c.id))[1] AS first_date
+            FROM alerts_closedatechange c JOIN pushed p ON p.deal_id = c.deal_id
+            WHERE c.tenant_id = %(tenant_id)s AND c.changed_at < %(window_end)s
+            GROUP BY c.deal_id
+        )
+        SELECT
+            'slip:deal:' || p.deal_id,
+            p.deal_id,
+            '',
+            '',
+            CASE WHEN h.push_count >= %(critical_pushes)s THEN 'critical' ELSE 'warning' END,
+            format('%%s: close date pushed %%s days', coalesce(nullif(p.name, ''), p.crm_id),
+                   p.new_date - p.old_date),
+            format('Expected close moved from %%s to %%s (+%%s days) on %%s; pushed %%s time(s) '
+                   'since %%s was first expected.',
+                   p.old_date, p.new_date, p.new_date - p.old_date, p.changed_at::date,
+                   h.push_count, h.first_date),
+            jsonb_build_object(
+                'previous_expected_close_date', p.old_date,
+                'expected_close_date', p.new_date,
+                'first_expected_close_date', h.first_date,
+                'push_days', p.new_date - p.old_date, 'push_count', h.push_count,
+                'pushed_on', p.changed_at::date)
+        FROM pushed p JOIN history h ON h.deal_id = p.deal_id
+    """
+    window_end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     return CandidateQuery(
         sql=sql,
         params={
             "tenant_id": tenant_id,
-            "as_of": as_of,
-            "window_days": int(settings["window_days"]),
+            "window_start": window_end - dt.timedelta(days=int(settings["window_days"])),
+            "window_end": window_end,
             "min_push_days": int(settings["min_push_days"]),
             "critical_pushes": int(settings["critical_pushes"]),
         },

@@ -29,7 +29,6 @@ from alerts.models import (
     AlertState,
     DigestFrequency,
     DigestPreference,
-    RuleCursor,
     RuleKind,
 )
 from deals.models import Deal, DealStatus
@@ -227,24 +226,8 @@ def _cycle_breach_candidates(
     )
 
 
-# Deals updated up to this long before the previous scan are read again (late commits).
-SLIP_SCAN_MARGIN = dt.timedelta(days=1)
-
-
 def _slip_candidates(rule: AlertRule, knobs: dict[str, Any], as_of: dt.date) -> rules.CandidateQuery | str:
-    tenant_id = require_tenant_id()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT now()")
-        scan_started = cursor.fetchone()[0]
-    previous = RuleCursor.objects.filter(kind=RuleKind.SLIP).first()
-    changed_since = previous.scanned_at - SLIP_SCAN_MARGIN if previous else None
-    with connection.cursor() as cursor:
-        for statement in rules.slip_observation_sql(
-            tenant_id=tenant_id, as_of=as_of, changed_since=changed_since
-        ):
-            cursor.execute(statement.sql, statement.params)
-    RuleCursor.objects.update_or_create(kind=RuleKind.SLIP, defaults={"scanned_at": scan_started})
-    return rules.slip_candidates_sql(tenant_id=tenant_id, as_of=as_of, settings=knobs)
+    return rules.slip_candidates_sql(tenant_id=require_tenant_id(), as_of=as_of, settings=knobs)
 
 
 def _months_label(first: dt.date, last: dt.date) -> str:
