@@ -16,6 +16,7 @@ from rest_framework.request import Request
 
 from api.exceptions import InvalidRequest, flatten_errors
 from deals.models import Deal, DealStatus
+from scoring.models import Band
 
 
 class QueryFilterBackend(DjangoFilterBackend):
@@ -123,6 +124,11 @@ class DealFilter(django_filters.FilterSet):
     )
     amount_max = extend_schema_field(amount_filter_schema("Amount ≤ this."))(
         AmountFilter(field_name="amount", lookup_expr="lte")
+    )
+    band = django_filters.MultipleChoiceFilter(
+        field_name="current_scores__band",
+        choices=Band.choices,
+        help_text="Current risk band (low, medium, high, critical); repeatable. Unscored deals never match.",
     )
     updated_since = UtcDateTimeFilter(
         field_name="updated_at",

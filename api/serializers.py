@@ -12,7 +12,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.selectors import current_scores_by_deal
 from deals.models import Deal, DealStatus
+from scoring.models import Band
 
 
 class DealSerializer(serializers.ModelSerializer):
@@ -22,6 +24,12 @@ class DealSerializer(serializers.ModelSerializer):
     )
     rep_name = serializers.CharField(
         source="rep.name", read_only=True, allow_null=True, default=None, help_text="The rep's name."
+    )
+    win_probability = serializers.SerializerMethodField(
+        help_text="Current probability the deal is won (0–1); null when unscored (closed, or no model)."
+    )
+    band = serializers.SerializerMethodField(
+        help_text="Current risk band (low, medium, high, critical); null when unscored."
     )
 
     class Meta:
@@ -41,6 +49,8 @@ class DealSerializer(serializers.ModelSerializer):
             "sales_cycle_days",
             "rep_crm_id",
             "rep_name",
+            "win_probability",
+            "band",
             "industry",
             "region",
             "product_type",
@@ -70,6 +80,25 @@ class DealSerializer(serializers.ModelSerializer):
             "created_at": {"help_text": "When we first stored the deal."},
             "updated_at": {"help_text": "When we last changed the deal."},
         }
+
+    def _score(self, deal: Deal) -> tuple[float, str] | None:
+        """From ``context["scores"]`` (a list fetches its page's scores at once), else one query."""
+        if "scores" in self.context:
+            return self.context["scores"].get(deal.pk)
+        fetched = self.context.setdefault("_scores_fetched", {})
+        if deal.pk not in fetched:
+            fetched[deal.pk] = current_scores_by_deal(deal_ids=[deal.pk]).get(deal.pk)
+        return fetched[deal.pk]
+
+    @extend_schema_field({"type": "number", "format": "double", "nullable": True, "minimum": 0, "maximum": 1})
+    def get_win_probability(self, deal: Deal) -> float | None:
+        score = self._score(deal)
+        return round(score[0], 4) if score else None
+
+    @extend_schema_field({"type": "string", "enum": list(Band.values), "nullable": True})
+    def get_band(self, deal: Deal) -> str | None:
+        score = self._score(deal)
+        return score[1] if score else None
 
 
 class StrictCharField(serializers.CharField):

@@ -4,7 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from api.exceptions import api_not_found
-from api.views import alerts, deals, imports, insights, keys
+from api.views import alerts, deals, imports, insights, keys, scores
 
 app_name = "api"
 
@@ -12,6 +12,9 @@ v1: list[URLPattern | URLResolver] = [
     path("deals", deals.DealListView.as_view(), name="deals"),
     path("deals/bulk", deals.DealBulkUpsertView.as_view(), name="deals-bulk"),
     path("deals/<int:pk>", deals.DealDetailView.as_view(), name="deal-detail"),
+    path("deals/<int:pk>/score", scores.DealScoreView.as_view(), name="deal-score"),
+    path("deals/<int:pk>/scores", scores.DealScoreHistoryView.as_view(), name="deal-scores"),
+    path("models", scores.ModelListView.as_view(), name="models"),
     path("imports", imports.ImportListView.as_view(), name="imports"),
     path("imports/<int:pk>", imports.ImportDetailView.as_view(), name="import-detail"),
     path("alerts", alerts.AlertListView.as_view(), name="alerts"),

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from api.exceptions import Conflict, PayloadTooLarge, Unprocessable
 from api.filters import DealFilter, QueryFilterBackend, TiebreakOrderingFilter
 from api.pagination import ApiCursorPagination
+from api.selectors import current_scores_by_deal
 from api.serializers import (
     BulkUpsertResultSerializer,
     BulkUpsertSerializer,
@@ -103,6 +104,12 @@ class DealListView(BodyLimitMixin, ListAPIView):
 
     def get_queryset(self) -> Any:
         return deal_queryset(self)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        # One query for the page's scores instead of one per deal.
+        scores = current_scores_by_deal(deal_ids=[deal.pk for deal in page])
+        return self.get_paginated_response(DealSerializer(page, many=True, context={"scores": scores}).data)
 
     def post(self, request: Request) -> Response:
         payload = DealCreateSerializer(data=request.data)

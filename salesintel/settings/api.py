@@ -62,6 +62,8 @@ SPECTACULAR_SETTINGS = {
         "DealStatusEnum": "deals.models.DealStatus",
         "AlertStateEnum": "alerts.models.AlertState",
         "ImportJobStatusEnum": "api.models.ImportJobStatus",
+        "BandEnum": "scoring.models.Band",
+        "ServingEnum": "scoring.models.Serving",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
