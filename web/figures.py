@@ -132,3 +132,19 @@ def segment_history_svg(history: Sequence[Any], *, reference: float | None) -> S
             reference_label="all deals in the window" if reference is not None else "",
         )
     )
+
+
+def score_history_svg(history: Sequence[Any]) -> SafeString:
+    """A deal's win probability at each scoring (scoring.DealScore rows, oldest first)."""
+    points = [charts.ValuePoint(f"{score.scored_at:%d %b}", score.probability) for score in history]
+    return _safe(charts.line_chart(points, chart_id="score-history", title="Win probability at each scoring"))
+
+
+def reliability_svg(bins: Sequence[dict[str, Any]], *, chart_id: str, title: str) -> SafeString:
+    """A reliability table (scoring's 10 bins: n, mean_predicted, observed_rate) as a chart."""
+    points = [
+        charts.ReliabilityBin(b["mean_predicted"], b["observed_rate"], b["n"])
+        for b in bins
+        if b.get("n") and b.get("mean_predicted") is not None
+    ]
+    return _safe(charts.reliability_chart(points, chart_id=chart_id, title=title))

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
 from deals.models import SEGMENT_FIELDS, Deal, DealStatus, Rep
 from insights import segments as insight_segments
@@ -23,12 +24,18 @@ from insights import selectors as insight_selectors
 from insights.models import SegmentMetric
 from insights.periods import add_months, month_start
 from insights.segments import clean_number
+from scoring.models import Serving
+from scoring.selectors import ScoreView, deal_scores_current
 from tenants.context import require_tenant_id
 
 BANDS = ("low", "medium", "high", "critical")
 
 # Sort keys of the risk board → ORDER BY. Every order ends on the primary key so pages are stable.
-SORTS: dict[str, tuple[str, ...]] = {
+# "risk" is the current win probability, lowest first; deals without a score come last.
+_PROBABILITY = F("current_scores__probability")
+SORTS: dict[str, tuple[Any, ...]] = {
+    "risk": (_PROBABILITY.asc(nulls_last=True), "id"),
+    "-risk": (_PROBABILITY.desc(nulls_last=True), "id"),
     "-amount": ("-amount", "id"),
     "amount": ("amount", "id"),
     "age": ("-created_date", "id"),
@@ -42,6 +49,10 @@ SORTS: dict[str, tuple[str, ...]] = {
     "close": ("expected_close_date", "id"),
     "-close": ("-expected_close_date", "id"),
 }
+# Without a sort in the URL: riskiest first once deals have scores, else largest first.
+SORT_WHEN_SCORED = "risk"
+SORT_WHEN_UNSCORED = "-amount"
+DRIVERS_SHOWN = 3
 
 PAGE_SIZE = 25
 FILTER_OPTIONS_TTL_SECONDS = 300
@@ -61,7 +72,7 @@ class RiskBoardFilters:
     band: str = ""
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
-    sort: str = "-amount"
+    sort: str = ""
     page: int = 1
 
     def segment_filters(self) -> dict[str, str]:
@@ -174,8 +185,8 @@ def open_deal_filter_options() -> FilterOptions:
     return options
 
 
-def risk_board_queryset(*, filters: RiskBoardFilters) -> QuerySet[Deal]:
-    """Open deals matching ``filters`` (band excepted: see :func:`risk_board_page`), sorted."""
+def risk_board_queryset(*, filters: RiskBoardFilters, sort: str | None = None) -> QuerySet[Deal]:
+    """Open deals matching ``filters``, ordered by ``sort`` (default: ``filters.sort``)."""
     deals = Deal.objects.filter(status=DealStatus.OPEN)
     if filters.q:
         deals = deals.filter(Q(name__icontains=filters.q) | Q(crm_id__icontains=filters.q))
@@ -189,39 +200,78 @@ def risk_board_queryset(*, filters: RiskBoardFilters) -> QuerySet[Deal]:
         deals = deals.filter(amount__gte=filters.amount_min)
     if filters.amount_max is not None:
         deals = deals.filter(amount__lte=filters.amount_max)
-    return deals.order_by(*SORTS.get(filters.sort, SORTS["-amount"]))
+    if filters.band:
+        deals = deals.filter(current_scores__band=filters.band)
+    key = sort or filters.sort or SORT_WHEN_UNSCORED
+    return deals.order_by(*SORTS.get(key, SORTS[SORT_WHEN_UNSCORED]))
 
 
 def _days_between(later: dt.date, earlier: dt.date | None) -> int | None:
     return None if earlier is None else max((later - earlier).days, 0)
 
 
+def _top_drivers(score: ScoreView) -> list[dict[str, Any]]:
+    """The strongest drivers either way, as {label, contribution}, largest effect first."""
+    drivers = [*score.negative_drivers, *score.positive_drivers]
+    drivers.sort(key=lambda driver: abs(driver["value"]), reverse=True)
+    return [
+        {"label": driver.get("text") or driver["label"], "contribution": driver["value"]}
+        for driver in drivers[:DRIVERS_SHOWN]
+    ]
+
+
+def _with_score(row: BoardRow, score: ScoreView | None) -> BoardRow:
+    if score is None:
+        return row
+    row.probability = score.probability
+    row.band = score.band
+    if score.previous_probability is not None:
+        row.trend = score.probability - score.previous_probability
+    row.drivers = _top_drivers(score)
+    row.model_label = f"v{score.model_version_id} · {score.serving_label}"
+    return row
+
+
 def risk_board_page(*, filters: RiskBoardFilters, today: dt.date, page_size: int = PAGE_SIZE) -> BoardPage:
     """One page of the risk board with totals over every matching deal.
 
-    Queries: one aggregate (count, raw pipeline) and one page query with the rep joined —
-    independent of the number of deals.
+    Queries, whatever the number of deals: one aggregate (count, raw and probability-weighted
+    pipeline, scored deals), one page query with the rep joined, and the page's current scores
+    (scoring.selectors.deal_scores_current). Without a sort in ``filters`` the board sorts by
+    risk once any matching deal has a score, else by amount.
     """
-    deals = risk_board_queryset(filters=filters)
-    aggregate = deals.order_by().aggregate(n=Count("id"), raw=Sum("amount"))
-    count = aggregate["n"] or 0
+    weighted = Sum(Cast("amount", FloatField()) * _PROBABILITY, output_field=FloatField())
+    aggregate = (
+        risk_board_queryset(filters=filters)
+        .order_by()
+        .aggregate(
+            n=Count("id"), raw=Sum("amount"), weighted=weighted, scored=Count("current_scores__probability")
+        )
+    )
+    count, scored = aggregate["n"] or 0, aggregate["scored"] or 0
+    sort = filters.sort or (SORT_WHEN_SCORED if scored else SORT_WHEN_UNSCORED)
     page_count = max(1, -(-count // page_size))
     page = min(max(filters.page, 1), page_count)
     offset = (page - 1) * page_size
-    page_deals = list(deals.select_related("rep")[offset : offset + page_size])
+    deals = risk_board_queryset(filters=filters, sort=sort).select_related("rep")
+    page_deals = list(deals[offset : offset + page_size])
+    scores = deal_scores_current(deal_ids=[deal.pk for deal in page_deals]) if scored else {}
     rows = [
-        BoardRow(
-            deal=deal,
-            age_days=_days_between(today, deal.created_date) or 0,
-            stage_days=_days_between(today, deal.stage_entered_date),
+        _with_score(
+            BoardRow(
+                deal=deal,
+                age_days=_days_between(today, deal.created_date) or 0,
+                stage_days=_days_between(today, deal.stage_entered_date),
+            ),
+            scores.get(deal.pk),
         )
         for deal in page_deals
     ]
     totals = BoardTotals(
         deals=count,
         raw_pipeline=aggregate["raw"] or Decimal(0),
-        weighted_pipeline=None,
-        scored_deals=0,
+        weighted_pipeline=Decimal(str(round(aggregate["weighted"], 2))) if scored else None,
+        scored_deals=scored,
     )
     return BoardPage(
         rows=rows,
@@ -229,19 +279,34 @@ def risk_board_page(*, filters: RiskBoardFilters, today: dt.date, page_size: int
         page=page,
         page_count=page_count,
         page_size=page_size,
-        filters=replace(filters, page=page),
+        filters=replace(filters, page=page, sort=sort),
     )
 
 
 def risk_board_export_rows(*, filters: RiskBoardFilters, today: dt.date) -> Iterator[BoardRow]:
-    """Every deal matching ``filters``, streamed in chunks (for the CSV export)."""
-    deals = risk_board_queryset(filters=filters).select_related("rep")
+    """Every deal matching ``filters`` with its current score, streamed in chunks (CSV export)."""
+    deals = (
+        risk_board_queryset(filters=filters, sort=filters.sort or SORT_WHEN_SCORED)
+        .select_related("rep")
+        .annotate(
+            score_probability=_PROBABILITY,
+            score_band=F("current_scores__band"),
+            score_version=F("current_scores__model_version_id"),
+            score_serving=F("current_scores__model_version__serving"),
+        )
+    )
     for deal in deals.iterator(chunk_size=2000):
-        yield BoardRow(
+        row = BoardRow(
             deal=deal,
             age_days=_days_between(today, deal.created_date) or 0,
             stage_days=_days_between(today, deal.stage_entered_date),
+            probability=deal.score_probability,
+            band=deal.score_band,
         )
+        if deal.score_version is not None:
+            serving = Serving(deal.score_serving).label if deal.score_serving else "unknown model"
+            row.model_label = f"v{deal.score_version} · {serving}"
+        yield row
 
 
 @dataclass(frozen=True)

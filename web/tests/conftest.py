@@ -30,7 +30,9 @@ def build_pipeline(*, today: dt.date, closed: int = 480, open_deals: int = 60, s
     """Closed deals over the two years before ``today`` and open deals, in the active tenant."""
     rng = random.Random(seed)
     tenant_id = require_tenant_id()  # bulk_create skips save(), which would set it
-    reps = [Rep.objects.create(crm_id=f"rep_{i}", name=f"Rep {name}") for i, name in enumerate("ABCDEF")]
+    reps = [
+        Rep.objects.create(crm_id=f"rep_{seed}_{i}", name=f"Rep {name}") for i, name in enumerate("ABCDEF")
+    ]
     deals = []
     for index in range(closed + open_deals):
         is_open = index >= closed
@@ -44,7 +46,7 @@ def build_pipeline(*, today: dt.date, closed: int = 480, open_deals: int = 60, s
         deals.append(
             Deal(
                 tenant_id=tenant_id,
-                crm_id=f"D-{index:04d}",
+                crm_id=f"D-{seed}-{index:04d}",
                 name=f"{rng.choice(COMPANIES)} {rng.choice(PRODUCTS)} #{index}",
                 created_date=created,
                 closed_date=closed_on,
@@ -180,3 +182,13 @@ def client_factory_b(user_b: AbstractUser) -> Client:
     other = Client()
     other.force_login(user_b)
     return other
+
+
+@pytest.fixture
+def scored_pipeline_a(tenant_a: Tenant, pipeline_a: list[Deal], open_deal_a: Deal) -> list[Deal]:
+    """``pipeline_a`` with a trained model version and every open deal scored by it."""
+    from scoring.services import model_train
+
+    with tenant_context(tenant_a):
+        model_train(min_won=30, min_lost=30)
+    return pipeline_a

@@ -3,7 +3,6 @@ decomposition, and the pickers that swap the content with HTMX."""
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -74,11 +73,6 @@ def test_an_htmx_picker_change_gets_only_the_content_fragment(admin_client: Clie
     assert "HX-Request" in response["Vary"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="insights.selectors.winning_cycle_by_dimension_set fails on a tenant without won deals "
-    "(percentile_cont over no rows is NULL); reported to the insights owner",
-)
 def test_a_tenant_without_deals_gets_an_honest_empty_page(admin_client: Client):
     response = admin_client.get(reverse("home"))
     assert response.status_code == 200

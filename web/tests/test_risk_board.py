@@ -11,7 +11,10 @@ from django.test import Client
 from django.urls import reverse
 
 from deals.models import Deal, DealStatus
+from scoring.models import CurrentScore
+from scoring.services import model_train
 from tenants.context import tenant_context
+from web.selectors import BANDS
 from web.tests.conftest import build_pipeline
 
 
@@ -131,16 +134,55 @@ def test_deal_names_are_escaped(admin_client: Client, tenant_a):
 
 
 def test_the_first_page_costs_the_same_queries_for_many_deals_as_for_few(
-    admin_client: Client, tenant_a, django_assert_max_num_queries
+    admin_client: Client, tenant_a, scored_pipeline_a, django_assert_max_num_queries
 ):
     admin_client.get(reverse("risk_board"))  # warm the filter-menu cache and the session
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(20):
         admin_client.get(reverse("risk_board"))
     with tenant_context(tenant_a):
         build_pipeline(today=dt.date.today(), closed=50, open_deals=200, seed=3)
-    with django_assert_max_num_queries(16):
+        model_train(min_won=30, min_lost=30)
+    with django_assert_max_num_queries(20):
         response = admin_client.get(reverse("risk_board"))
-    assert len(response.context["board"].rows) == 25
+    board = response.context["board"]
+    assert len(board.rows) == 25
+    assert all(row.probability is not None for row in board.rows)
+
+
+def test_scores_fill_the_board_and_weight_the_pipeline(admin_client: Client, tenant_a, scored_pipeline_a):
+    board = admin_client.get(reverse("risk_board")).context["board"]
+    assert board.totals.scored_deals == board.totals.deals == 61
+    with tenant_context(tenant_a):
+        expected = sum(
+            float(score.deal.amount) * score.probability
+            for score in CurrentScore.objects.select_related("deal").filter(deal__status="open")
+        )
+    assert float(board.totals.weighted_pipeline) == pytest.approx(expected, rel=1e-6)
+    row = board.rows[0]
+    assert row.band in BANDS
+    assert row.model_label.startswith("v") and "(baseline)" in row.model_label
+
+
+def test_with_scores_the_default_order_is_riskiest_first(admin_client: Client, scored_pipeline_a):
+    board = admin_client.get(reverse("risk_board")).context["board"]
+    assert board.filters.sort == "risk"
+    probabilities = [row.probability for row in board.rows]
+    assert probabilities == sorted(probabilities)
+
+
+def test_the_band_filter_keeps_deals_of_that_band(admin_client: Client, scored_pipeline_a):
+    band = admin_client.get(reverse("risk_board")).context["board"].rows[0].band
+    rows = admin_client.get(reverse("risk_board"), {"band": band}).context["board"].rows
+    assert rows and {row.band for row in rows} == {band}
+    other = next(b for b in BANDS if b != band)
+    assert admin_client.get(reverse("risk_board"), {"band": other}).context["board"].totals.deals == 0
+
+
+def test_without_scores_the_board_says_so_and_sorts_by_amount(admin_client: Client, pipeline_a):
+    response = admin_client.get(reverse("risk_board"))
+    assert response.context["board"].filters.sort == "-amount"
+    assert response.context["board"].totals.weighted_pipeline is None
+    assert "No deal has a score yet" in response.content.decode()
 
 
 @pytest.mark.parametrize("sort", ["name", "-amount", "age", "-stage_time", "stage"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 from django.test import Client
@@ -48,3 +49,13 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(admin_cl
 def test_the_export_contains_no_other_tenants_deals(admin_client: Client, open_deal_a, deal_b):
     rows = exported(admin_client)
     assert [row["deal_id"] for row in rows] == ["A-OPEN-1"]
+
+
+def test_the_export_carries_each_deals_score_and_the_model_that_made_it(
+    admin_client: Client, scored_pipeline_a
+):
+    rows = exported(admin_client)
+    assert len(rows) == 61
+    assert all(0 < float(row["win_probability"]) < 1 for row in rows)
+    (model,) = {row["model"] for row in rows}
+    assert re.fullmatch(r"v\d+ · Base rate \(baseline\)", model)

@@ -8,7 +8,9 @@ from django.shortcuts import get_object_or_404
 from alerts.models import AlertState
 from alerts.selectors import alert_list
 from deals.models import Deal
+from scoring.selectors import deal_score_current, deal_score_history
 from web.decorators import tenant_required
+from web.figures import score_history_svg
 from web.rendering import render_page
 from web.selectors import deal_stage_timeline, typical_stage_days
 from web.views.risk_board import tenant_today
@@ -22,8 +24,18 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     typical = typical_stage_days(today=today)
     timeline = deal_stage_timeline(deal=deal, today=today, typical_days=typical)
     longest = max([span.days or 0 for span in timeline] + [span.typical_days or 0 for span in timeline] + [1])
+    score = deal_score_current(deal=deal) if deal.is_open else None
+    history = list(reversed(deal_score_history(deal=deal, limit=60)))
+    drivers = [*score.negative_drivers, *score.positive_drivers] if score else []
+    scale = max([abs(driver["value"]) for driver in drivers] + [0.01])
+    # Each side of the bar is half its width: the strongest driver fills its half.
+    drivers = [{**driver, "width": round(abs(driver["value"]) / scale * 50, 1)} for driver in drivers]
     context = {
         "deal": deal,
+        "score": score,
+        "history": history,
+        "history_svg": score_history_svg(history) if len(history) > 1 else "",
+        "drivers": sorted(drivers, key=lambda driver: driver["value"]),
         "timeline": timeline,
         "timeline_scale": longest,
         "age_days": ((deal.closed_date or today) - deal.created_date).days,

@@ -7,6 +7,7 @@ import datetime as dt
 from django.http import HttpRequest, HttpResponse
 
 from insights.services import diagnose
+from scoring.selectors import pipeline_probabilities
 from web.decorators import tenant_required
 from web.figures import mix_rate_waterfall_svg, monthly_trend_svg, pooled_rate
 from web.forms import DiagnosisForm
@@ -15,6 +16,14 @@ from web.selectors import win_rate_by_month
 from web.views.risk_board import tenant_today
 
 TREND_MONTHS = 24
+
+
+def current_pipeline_scores() -> dict[int, float] | None:
+    """Deal id → current win probability of scored open deals; None when nothing is scored."""
+    scores = pipeline_probabilities()
+    if scores.empty:
+        return None
+    return dict(zip(scores["deal_id"].tolist(), scores["probability"].tolist(), strict=True))
 
 
 @tenant_required
@@ -26,6 +35,8 @@ def diagnosis(request: HttpRequest) -> HttpResponse:
     document = diagnose(
         tenant=tenant,
         as_of=as_of,
+        # Current scores describe today's pipeline only; a past as-of date uses segment priors.
+        pipeline_probabilities=current_pipeline_scores() if as_of == today else None,
         period=choices["period"],
         compare=choices["compare"],
         to_date=choices["to_date"],

@@ -14,7 +14,6 @@ from web.forms import RiskBoardFilterForm
 from web.rendering import render_page
 from web.selectors import (
     BANDS,
-    RiskBoardFilters,
     open_deal_filter_options,
     risk_board_page,
 )
@@ -37,6 +36,7 @@ class SortHeader:
 
 # Column → (ascending key, descending key, the direction a first click sorts).
 SORTABLE = {
+    "risk": ("risk", "-risk", "risk"),
     "name": ("name", "-name", "name"),
     "amount": ("amount", "-amount", "-amount"),
     "stage": ("stage", "-stage", "stage"),
@@ -61,6 +61,7 @@ def risk_board(request: HttpRequest) -> HttpResponse:
     board = risk_board_page(filters=filters, today=tenant_today(request.tenant))  # type: ignore[attr-defined]
     current = board.filters.sort
     headers = {
+        "risk": sort_header("Win prob.", "risk", current, numeric=True),
         "name": sort_header("Deal", "name", current),
         "amount": sort_header("Amount", "amount", current, numeric=True),
         "stage": sort_header("Stage", "stage", current),
@@ -73,6 +74,7 @@ def risk_board(request: HttpRequest) -> HttpResponse:
         "options": open_deal_filter_options(),
         "bands": BANDS,
         "headers": headers,
-        "default_sort": RiskBoardFilters.sort,
+        # Only a sort the user chose goes back into the URL; the default depends on the data.
+        "explicit_sort": filters.sort,
     }
     return render_page(request, "web/risk_board.html", context, fragment="board-response")

@@ -1,0 +1,44 @@
+"""Pages on the demo tenant (planted effects, a promoted model): drivers, actions, contributors."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AbstractUser
+from django.test import Client
+from django.urls import reverse
+
+from scoring.services import model_train
+from tenants.context import tenant_context
+from tenants.models import Role, Tenant
+from tenants.services import membership_grant, user_ensure
+
+
+@pytest.fixture
+def demo_client(client: Client, demo_tenant: Tenant) -> Client:
+    with tenant_context(demo_tenant):
+        model_train()
+    user: AbstractUser = user_ensure(email="cro@demo.test", password="pw-demo-cro-1")
+    membership_grant(tenant=demo_tenant, user=user, role=Role.VIEWER)
+    client.force_login(user)
+    return client
+
+
+def test_the_demo_pages_show_a_promoted_model_its_drivers_and_next_steps(demo_client: Client):
+    board = demo_client.get(reverse("risk_board")).context["board"]
+    riskiest = board.rows[0]
+    assert riskiest.band == "critical"
+    assert "Logistic model" in riskiest.model_label
+    assert riskiest.drivers and riskiest.drivers[0]["contribution"] < 0
+
+    page = demo_client.get(reverse("deal_detail", args=[riskiest.deal.pk]))
+    body = page.content.decode()
+    assert 'data-testid="drivers"' in body
+    assert 'data-testid="next-action"' in body
+    assert page.context["drivers"][0]["label"] in body
+
+    model = demo_client.get(reverse("model")).content.decode()
+    assert "Serving: Logistic model" in model
+    assert "beat the base rate" in model
+
+    diagnosis = demo_client.get(reverse("home"))
+    assert diagnosis.context["top_contributors"]
