@@ -18,8 +18,17 @@ setup: $(VENV)/.installed
 migrate: setup
 	$(PY) manage.py migrate --noinput
 
+DEMO_TENANTS := demo northwind
+
 run: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --password "$${DEMO_PASSWORD:-demo-password-123}"
+	@# Train, score, check and aggregate now, so every screen has something true to show.
+	@for t in $(DEMO_TENANTS); do \
+	  $(PY) manage.py train_models --tenant $$t && \
+	  $(PY) manage.py score_deals --tenant $$t && \
+	  $(PY) manage.py run_checks --tenant $$t && \
+	  $(PY) manage.py run_checks --tenant $$t --monthly || exit 1; \
+	done
 	bash scripts/run.sh
 
 browser-deps:

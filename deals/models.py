@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from tenants.models import TenantOwned
+from tenants.models import Tenant, TenantOwned
 
 
 class Rep(TenantOwned):
@@ -41,12 +41,17 @@ SEGMENT_FIELDS = ["industry", "region", "product_type", "lead_source"]
 
 
 class Deal(TenantOwned):
+    # Single-column FK indexes would duplicate (tenant, crm_id) and (tenant, rep) and cost every
+    # bulk import an extra index write per row.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, editable=False, db_index=False)
     crm_id = models.CharField(max_length=100, help_text="The CRM's deal id; unique per tenant.")
     name = models.CharField(max_length=300, blank=True)
     created_date = models.DateField()
     closed_date = models.DateField(null=True, blank=True)
     expected_close_date = models.DateField(null=True, blank=True)
-    rep = models.ForeignKey(Rep, on_delete=models.PROTECT, null=True, blank=True, related_name="deals")
+    rep = models.ForeignKey(
+        Rep, on_delete=models.PROTECT, null=True, blank=True, related_name="deals", db_index=False
+    )
     industry = models.CharField(max_length=100, blank=True)
     region = models.CharField(max_length=100, blank=True)
     product_type = models.CharField(max_length=100, blank=True)

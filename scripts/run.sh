@@ -12,6 +12,8 @@ mkdir -p .local/log
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 echo
-echo "salesintel is running at http://$HOST:$PORT/  (Celery worker + beat log: .local/log/celery.log)"
+echo "salesintel is running at http://$HOST:$PORT/"
+echo "Sign in as demo@salesintel.local / ${DEMO_PASSWORD:-demo-password-123}  (Ctrl-C stops it)"
+echo "Celery worker + beat log: .local/log/celery.log"
 echo
 .venv/bin/python manage.py runserver "$HOST:$PORT" --noreload
