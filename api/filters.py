@@ -110,8 +110,11 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class DealFilter(django_filters.FilterSet):
     crm_id = django_filters.CharFilter(help_text="The CRM's deal id (exact).")
+    # distinct=False: each filter matches a deal at most once, and DISTINCT would cost a sort.
     status = django_filters.MultipleChoiceFilter(
-        choices=DealStatus.choices, help_text="open, won or lost; repeat the parameter for several."
+        distinct=False,
+        choices=DealStatus.choices,
+        help_text="open, won or lost; repeat the parameter for several.",
     )
     stage = django_filters.CharFilter(help_text="Current stage (exact, case-sensitive).")
     rep = django_filters.CharFilter(field_name="rep__crm_id", help_text="The rep's CRM id.")
@@ -126,6 +129,7 @@ class DealFilter(django_filters.FilterSet):
         AmountFilter(field_name="amount", lookup_expr="lte")
     )
     band = django_filters.MultipleChoiceFilter(
+        distinct=False,
         field_name="current_scores__band",
         choices=Band.choices,
         help_text="Current risk band (low, medium, high, critical); repeatable. Unscored deals never match.",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import logging
+
 from rest_framework.test import APIClient
+
+from api.logfilters import RequestIdFormatter
 
 ERROR_KEYS = {"type", "detail", "errors", "request_id"}
 
@@ -81,3 +86,30 @@ def test_an_offset_postgresql_cannot_store_still_filters(client_a, deal_a):
     response = client_a.get("/api/v1/deals", {"updated_since": "2000-01-01T00:00:00-16:21"})
     assert response.status_code == 200
     assert len(response.json()["results"]) == 1
+
+
+def test_log_lines_of_a_request_carry_its_request_id(client_a):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RequestIdFormatter("[%(request_id)s] %(message)s"))
+    logger = logging.getLogger("api.access")
+    logger.addHandler(handler)
+    try:
+        client_a.get("/api/v1/deals", HTTP_X_REQUEST_ID="trace-me-42")
+    finally:
+        logger.removeHandler(handler)
+    assert "[trace-me-42] GET /api/v1/deals 200" in stream.getvalue()
+
+
+def test_an_unexpected_error_is_a_500_in_the_error_shape_without_a_traceback(client_a, monkeypatch):
+    def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("api.views.deals.DealListView.list", explode)
+    response = APIClient(raise_request_exception=False)
+    response.credentials(HTTP_AUTHORIZATION=client_a._credentials["HTTP_AUTHORIZATION"])
+    result = response.get("/api/v1/deals")
+    assert result.status_code == 500
+    assert result.json()["type"] == "server_error"
+    assert "secret internals" not in result.content.decode()
+    assert "Traceback" not in result.content.decode()

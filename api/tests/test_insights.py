@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 
 import pytest
-from django.core.serializers.json import DjangoJSONEncoder
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from api.tests.conftest import deal_make
-from insights.services import diagnose
 from tenants.context import tenant_context
 
 AS_OF = "2024-07-01"
@@ -43,10 +43,24 @@ def closed_deals_a(tenant_a):
 
 
 def test_the_diagnosis_is_the_same_document_as_the_command(client_a, tenant_a, closed_deals_a):
-    response = client_a.get("/api/v1/insights/diagnosis", {"as_of": AS_OF, "compare": "year_ago"})
+    query = {"as_of": AS_OF, "compare": "year_ago", "period": "quarter", "min_sample": 2}
+    response = client_a.get("/api/v1/insights/diagnosis", query)
     assert response.status_code == 200
-    expected = diagnose(tenant=tenant_a, as_of=dt.date(2024, 7, 1), compare="year_ago")
-    assert response.json() == json.loads(json.dumps(expected, cls=DjangoJSONEncoder))
+    out = io.StringIO()
+    call_command(
+        "diagnose",
+        "--tenant",
+        "acme",
+        "--as-of",
+        AS_OF,
+        "--compare",
+        "year_ago",
+        "--min-sample",
+        "2",
+        "--json",
+        stdout=out,
+    )
+    assert response.json() == json.loads(out.getvalue())
     assert response.json()["win_rate"]["current"]["n"] == 5
 
 

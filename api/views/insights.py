@@ -58,6 +58,12 @@ class DiagnosisQuerySerializer(PeriodQuerySerializer):
         default=Compare.PREVIOUS.value,
         help_text="Baseline: the previous period or the same period a year earlier.",
     )
+    min_sample = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1_000_000,
+        help_text="Closed deals a segment needs to be ranked or flagged (default: the tenant setting).",
+    )
 
 
 # One dimension, or a pair joined by "+" (either order is accepted; the schema lists one).
@@ -169,6 +175,7 @@ def _diagnosis(request: Request, params: dict[str, Any]) -> dict[str, Any]:
         period=params["period"],
         compare=params.get("compare", Compare.PREVIOUS.value),
         to_date=params["to_date"],
+        min_sample=params.get("min_sample"),
     )
 
 
