@@ -9,7 +9,20 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tenants.models import TenantOwned
+from tenants.models import Tenant, TenantOwned
+
+
+def _tenant_without_index() -> models.ForeignKey:
+    """The tenant key of a bulk-written table: no index of its own, no per-row foreign-key check.
+
+    Every index of these tables leads with tenant_id already, and a batch writes a million rows
+    at a time: Django's default FK index and PostgreSQL's per-row RI trigger would cost more
+    than the write itself. RLS's WITH CHECK still pins each row to the active tenant, and Django
+    still cascades a tenant's deletion.
+    """
+    return models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, editable=False, db_index=False, db_constraint=False
+    )
 
 
 class Serving(models.TextChoices):
@@ -90,14 +103,21 @@ class DealScore(TenantOwned):
 
     ``drivers`` lists up to three positive then up to three negative contributions, each
     ``{"feature", "label", "value"}`` with ``value`` in log-odds relative to the tenant's
-    average deal. The deal foreign key has no database constraint so a batch of a million
-    scores is not checked row by row at commit; Django still cascades deletes.
+    average deal.
+
+    Written a million rows at a time, so its foreign keys have neither their own index nor a
+    database constraint (checked row by row, they cost more than the write): the scoring
+    service writes them from rows it has just read, and Django cascades deletes. The one index
+    (tenant, deal, scored_at) serves every read.
     """
 
+    tenant = _tenant_without_index()
     deal = models.ForeignKey(
-        "deals.Deal", on_delete=models.CASCADE, related_name="scores", db_constraint=False
+        "deals.Deal", on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
     )
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="scores")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="scores", db_index=False, db_constraint=False
+    )
     probability = models.FloatField()
     band = models.CharField(max_length=8, choices=Band.choices)
     drivers = models.JSONField(default=list, blank=True)
@@ -129,12 +149,20 @@ class CurrentScore(TenantOwned):
     """
 
     pk = models.CompositePrimaryKey("tenant", "deal")
+    tenant = _tenant_without_index()
     deal = models.ForeignKey(
-        "deals.Deal", on_delete=models.CASCADE, related_name="current_scores", db_constraint=False
+        "deals.Deal",
+        on_delete=models.CASCADE,
+        related_name="current_scores",
+        db_index=False,
+        db_constraint=False,
     )
-    score = models.ForeignKey(DealScore, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # A current row leaves with its deal (above) or its model version (below), never alone.
+    score = models.ForeignKey(
+        DealScore, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     model_version = models.ForeignKey(
-        ModelVersion, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        ModelVersion, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     probability = models.FloatField()
     band = models.CharField(max_length=8, choices=Band.choices)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import joblib
@@ -176,6 +177,19 @@ def training_summary(*, version: ModelVersion) -> dict[str, Any]:
     }
 
 
+class Stopwatch:
+    """Seconds spent per step of a scoring pass (reported by bench/scoring_bench.py)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(self.laps.get(step, 0.0) + now - self._last, 4)
+        self._last = now
+
+
 @dataclass
 class ScoringBatch:
     """What one scoring pass did. ``frame`` (deal_id, crm_id, probability, band) and
@@ -188,6 +202,7 @@ class ScoringBatch:
     scored_at: dt.datetime
     frame: pd.DataFrame
     drivers: DriverTable | None
+    timings_s: dict[str, float] = field(default_factory=dict)
 
 
 def _lock_tenant_scores(cursor: Any, tenant_id: int) -> None:
@@ -210,12 +225,15 @@ def deal_scores_refresh(
     per-tenant lock. With no active version, or one that serves nothing, no score is written
     and current scores are removed.
     """
+    watch = Stopwatch()
     tenant = _tenant()
     tenant_id = tenant.pk
     scored_at = timezone.now()
     version = selectors.model_version_active()
     model = selectors.serving_model_load(version=version) if version is not None else None
+    watch.lap("load_model")
     deals = selectors.open_deal_frame(deal_ids=deal_ids)
+    watch.lap("read_deals")
     with connection.cursor() as cursor:
         _lock_tenant_scores(cursor, tenant_id)
         if model is None or version is None:
@@ -234,12 +252,14 @@ def deal_scores_refresh(
         decomposition = model.decompose(features)
         probability = decomposition.probability()
         bands = band_of(probability)
+        watch.lap("predict")
         drivers = driver_table(
             groups=decomposition.groups,
             contributions=decomposition.contributions,
             features=features,
             typical=version.typical,
         )
+        watch.lap("drivers")
         ids = deals["deal_id"].to_numpy(dtype="int64")
         if len(ids) <= SMALL_BATCH:
             _scores_insert_small(
@@ -253,6 +273,7 @@ def deal_scores_refresh(
                 trigger=trigger,
                 scored_at=scored_at,
             )
+            watch.lap("write")
         else:
             _scores_insert_copy(
                 cursor,
@@ -264,10 +285,15 @@ def deal_scores_refresh(
                 drivers=drivers,
                 trigger=trigger,
                 scored_at=scored_at,
+                watch=watch,
             )
-        removed = _current_remove(
-            cursor, tenant_id=tenant_id, deal_ids=deal_ids, keep_open=True, scored_at=scored_at
-        )
+        removed = 0
+        # Only a full pass, or ids that were not all open, can leave stale current scores.
+        if deal_ids is None or len(ids) < len(set(deal_ids)):
+            removed = _current_remove(
+                cursor, tenant_id=tenant_id, deal_ids=deal_ids, keep_open=True, scored_at=scored_at
+            )
+        watch.lap("remove_stale")
     frame = pd.DataFrame(
         {"deal_id": ids, "crm_id": deals["crm_id"].to_numpy(), "probability": probability, "band": bands}
     )
@@ -279,6 +305,7 @@ def deal_scores_refresh(
         scored_at=scored_at,
         frame=frame,
         drivers=drivers,
+        timings_s=watch.laps,
     )
 
 
@@ -363,14 +390,18 @@ def _scores_insert_copy(
     drivers: DriverTable,
     trigger: str,
     scored_at: dt.datetime,
+    watch: Stopwatch,
 ) -> None:
     """Many deals: COPY into a temporary table, then set-based writes of history and current."""
     cursor.execute(
         "CREATE TEMP TABLE scoring_batch "
         "(deal_id bigint, probability_ppm integer, band text, drivers text) ON COMMIT DROP"
     )
+    text = _copy_text(ids, probability, bands, drivers).encode("utf-8")
+    watch.lap("format_copy")
     with cursor.copy("COPY scoring_batch (deal_id, probability_ppm, band, drivers) FROM STDIN") as copy:
-        copy.write(_copy_text(ids, probability, bands, drivers).encode("utf-8"))
+        copy.write(text)
+    watch.lap("copy")
     params = {"tenant": tenant_id, "version": version_id, "trigger": trigger, "at": scored_at}
     cursor.execute(
         f"""
@@ -387,6 +418,7 @@ def _scores_insert_copy(
         """,
         params,
     )
+    watch.lap("insert_history")
     cursor.execute(
         f"""
         UPDATE {_CURRENT} c
@@ -398,6 +430,7 @@ def _scores_insert_copy(
         """,
         params,
     )
+    watch.lap("update_current")
     cursor.execute(
         f"""
         INSERT INTO {_CURRENT}
@@ -410,6 +443,7 @@ def _scores_insert_copy(
         """,
         params,
     )
+    watch.lap("insert_current")
     # Dropped now (not only at commit) so a second pass in the same transaction can recreate them.
     cursor.execute("DROP TABLE scoring_batch")
     cursor.execute("DROP TABLE scoring_inserted")

@@ -1,0 +1,32 @@
+"""The bulk-written score tables carry only the indexes their reads need (write cost per row)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.django_db
+
+
+def _indexes(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return {row[0].split(" USING btree ")[1] for row in cursor.fetchall()}
+
+
+def _foreign_keys(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'", [table]
+        )
+        return cursor.fetchone()[0]
+
+
+def test_the_score_history_has_its_primary_key_and_one_tenant_led_index() -> None:
+    assert _indexes("scoring_dealscore") == {"(id)", "(tenant_id, deal_id, scored_at)"}
+    assert _foreign_keys("scoring_dealscore") == 0
+
+
+def test_current_scores_are_keyed_by_tenant_and_deal_and_indexed_by_probability() -> None:
+    assert _indexes("scoring_currentscore") == {"(tenant_id, deal_id)", "(tenant_id, probability)"}
+    assert _foreign_keys("scoring_currentscore") == 0
