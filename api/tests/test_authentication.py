@@ -95,3 +95,23 @@ def test_only_the_hash_and_prefix_of_a_key_are_stored(tenant_a, read_key_a):
         stored = ApiKey.objects.get()
     assert read_key_a.startswith(f"si_{stored.key_prefix}_")
     assert read_key_a not in {stored.key_sha256, stored.key_prefix, stored.name}
+
+
+def test_a_session_write_without_the_csrf_token_is_403(user_a):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user_a)
+    response = client.post(DEALS, {"crm_id": "X"}, format="json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+def test_a_viewer_signed_in_reads_but_cannot_write(tenant_a):
+    from tenants.models import Role
+    from tenants.services import membership_grant, user_ensure
+
+    viewer = user_ensure(email="val@acme.test", password="pw-val-12345")
+    membership_grant(tenant=tenant_a, user=viewer, role=Role.VIEWER)
+    client = APIClient()
+    client.force_login(viewer)
+    assert client.get(DEALS).status_code == 200
+    assert client.post(DEALS, {"crm_id": "X"}, format="json").status_code == 403
