@@ -752,7 +752,9 @@ def _focus_section(*, as_of: dt.date, min_sample: int, currency: str) -> dict[st
         min_sample=min_sample,
     )
     if not table.empty:
-        table = table.assign(label_text=_labels(table))
+        parts = selectors.value_label_parts(frame=table, dimension_keys=list(FOCUS_DIMENSIONS), band_edges=[])
+        table = table.assign(parts=parts, label_text=parts.map(selectors.join_label))
+        table = table.assign(implied=focus.implied_by_single(table))
     segments = [
         {
             "dimension": record["dimension"],
@@ -766,11 +768,14 @@ def _focus_section(*, as_of: dt.date, min_sample: int, currency: str) -> dict[st
             "ci_high": clean_number(record["ci_high"], 2),
             "lift": clean_number(record["lift"], 4),
             "label": record["label"],
+            "implied": bool(record["implied"]),
         }
         for record in table.to_dict("records")
     ]
     chosen = {
-        name: [segment["value"] for segment in segments if segment["label"] == name]
+        name: [
+            segment["value"] for segment in segments if segment["label"] == name and not segment["implied"]
+        ]
         for name in (focus.FOCUS, focus.KEEP, focus.DEPRIORITISE)
     }
     # The list is best first; the segments to deprioritise read worst first.
@@ -1031,3 +1036,39 @@ def briefing_digest_header(
         "alerts": full["alerts"],
         "lines": [line for line in lines if line],
     }
+
+
+def sales_velocity(
+    *, tenant: Tenant, as_of: dt.date | None = None, min_sample: int | None = None
+) -> dict[str, Any]:
+    """The ``velocity`` section alone: per segment and rep, over the 12 months before ``as_of``."""
+    minimum = settings.INSIGHTS_MIN_SEGMENT_SAMPLE if min_sample is None else min_sample
+    with tenant_context(tenant):
+        return _velocity_section(
+            as_of=_default_as_of(tenant, as_of), min_sample=minimum, currency=tenant.currency
+        )
+
+
+def revenue_concentration(*, tenant: Tenant, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The ``concentration`` section alone (without the share of the forecast's open part)."""
+    with tenant_context(tenant):
+        return _concentration_section(
+            as_of=_default_as_of(tenant, as_of), currency=tenant.currency, expected_open=None
+        )
+
+
+def seasonality_report(*, tenant: Tenant, as_of: dt.date | None = None) -> dict[str, Any]:
+    """The ``seasonality`` section alone: verdict, per month of year figures and both tests."""
+    with tenant_context(tenant):
+        return _seasonality_section(as_of=_default_as_of(tenant, as_of))
+
+
+def focus_list(
+    *, tenant: Tenant, as_of: dt.date | None = None, min_sample: int | None = None
+) -> dict[str, Any]:
+    """The ``focus`` section alone: segments and pairs ranked by expected revenue per opportunity."""
+    minimum = settings.INSIGHTS_MIN_SEGMENT_SAMPLE if min_sample is None else min_sample
+    with tenant_context(tenant):
+        return _focus_section(
+            as_of=_default_as_of(tenant, as_of), min_sample=minimum, currency=tenant.currency
+        )

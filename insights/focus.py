@@ -87,3 +87,26 @@ def focus_table(
         label=label,
     )
     return table.sort_values("expected_revenue", ascending=False, kind="stable"), average, confidence
+
+
+def implied_by_single(table: pd.DataFrame) -> np.ndarray:
+    """Per row: a pair whose label one of its two single segments already carries.
+
+    "Core × Partner: deprioritise" says nothing new when Partner is deprioritised; such pairs
+    stay in the table but are left out of the short lists. ``table`` has ``dimension``
+    (``a`` or ``a+b``), ``parts`` (display values in the same order) and ``label``.
+    """
+    singles = {
+        (dimension, parts[0]): label
+        for dimension, parts, label in zip(table["dimension"], table["parts"], table["label"], strict=True)
+        if "+" not in dimension
+    }
+    implied = [
+        "+" in dimension
+        and label != NO_EVIDENCE
+        and any(
+            singles.get((key, part)) == label for key, part in zip(dimension.split("+"), parts, strict=True)
+        )
+        for dimension, parts, label in zip(table["dimension"], table["parts"], table["label"], strict=True)
+    ]
+    return np.array(implied, dtype=bool)
