@@ -687,6 +687,7 @@ def _concentration_section(*, as_of: dt.date, currency: str, expected_open: floa
 
 def _seasonality_section(*, as_of: dt.date) -> dict[str, Any]:
     monthly = briefing_selectors.monthly_closed_counts(before=as_of)
+    first_close, last_close = briefing_selectors.closed_date_range(before=as_of)
     result = seasonality.seasonality_analyse(
         months=monthly["month"].to_numpy(dtype="datetime64[D]")
         if not monthly.empty
@@ -694,6 +695,8 @@ def _seasonality_section(*, as_of: dt.date) -> dict[str, Any]:
         n=monthly["n"] if not monthly.empty else [],
         won=monthly["won"] if not monthly.empty else [],
         as_of=as_of,
+        first_close=first_close,
+        last_close=last_close,
     )
 
     def test(block: Any, adjusted: float | None) -> dict[str, Any] | None:

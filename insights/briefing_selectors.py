@@ -267,11 +267,17 @@ def monthly_closed_counts(*, before: dt.date) -> pd.DataFrame:
     return frame.astype({"n": np.int64, "won": np.int64}) if not frame.empty else frame
 
 
+def closed_date_range(*, before: dt.date | None = None) -> tuple[dt.date | None, dt.date | None]:
+    """(first, last) close date of the closed deals (closed before ``before`` when given)."""
+    _, rows = _rows(
+        "SELECT min(d.closed_date), max(d.closed_date) FROM deals_deal d "
+        "WHERE d.tenant_id = %(tenant_id)s AND d.status IN ('won', 'lost') "
+        "AND (%(before)s::date IS NULL OR d.closed_date < %(before)s::date)",
+        {"tenant_id": require_tenant_id(), "before": before},
+    )
+    return rows[0][0], rows[0][1]
+
+
 def first_close_date() -> dt.date | None:
     """The earliest close date of any closed deal (None before the first close)."""
-    _, rows = _rows(
-        "SELECT min(d.closed_date) FROM deals_deal d "
-        "WHERE d.tenant_id = %(tenant_id)s AND d.status IN ('won', 'lost')",
-        {"tenant_id": require_tenant_id()},
-    )
-    return rows[0][0]
+    return closed_date_range()[0]

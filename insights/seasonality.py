@@ -28,7 +28,7 @@ from scipy import special
 from scipy import stats as scipy_stats
 
 from insights import stats
-from insights.periods import add_months
+from insights.periods import add_months, month_start
 
 MIN_YEARS = 2
 NOT_ENOUGH_HISTORY = "not enough history"
@@ -155,21 +155,39 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month
 
 
+def complete_months(*, first_close: dt.date, last_close: dt.date, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """[first, end) of the complete months of closes, as first days of months.
+
+    The first close's month counts only when a deal closed on its first day (otherwise the
+    history probably starts inside it). The end is ``as_of``'s month (its days so far are not a
+    whole month); when closes stopped before the month before it — the data is stale, not the
+    business quiet — the end is the month after the last close instead, so months with no data
+    are not read as months with no deals.
+    """
+    first = month_start(first_close) if first_close.day == 1 else add_months(month_start(first_close), 1)
+    end = month_start(as_of)
+    if month_start(last_close) < add_months(end, -1):
+        end = add_months(month_start(last_close), 1)
+    return first, max(first, end)
+
+
 def seasonality_analyse(
     *,
     months: npt.ArrayLike,
     n: npt.ArrayLike,
     won: npt.ArrayLike,
     as_of: dt.date,
+    first_close: dt.date | None = None,
+    last_close: dt.date | None = None,
     level: float = stats.SIGNIFICANCE_LEVEL,
 ) -> Seasonality:
     """Seasonality of closed deals per month of close (``months``: first days of months).
 
-    Complete months run from the month after the first close (the first may be partial) to
-    the month before the earlier of ``as_of``'s month and the last close's month (both may be
-    partial). Fewer than 24 of them: "not enough history". Otherwise the last 12·k complete
-    months are tested (k whole years) and the verdict is "seasonal pattern" or "no seasonal
-    pattern", with a sentence naming the strongest months.
+    The complete months are those of :func:`complete_months` (``first_close`` / ``last_close``
+    default to the first and last month with closes, the first then counting as partial).
+    Fewer than 24 of them: "not enough history". Otherwise the last 12·k complete months are
+    tested (k whole years) and the verdict is "seasonal pattern" or "no seasonal pattern", with
+    a sentence naming the strongest months.
     """
     month_starts = [
         dt.date(day.year, day.month, 1) for day in np.asarray(months, dtype="datetime64[D]").tolist()
@@ -179,8 +197,9 @@ def seasonality_analyse(
     present = [month for month in month_starts if counts[month] > 0]
     if not present:
         return Seasonality(NOT_ENOUGH_HISTORY, "No closed deals yet.", 0, 0, None, None)
-    first = add_months(min(present), 1)
-    end = min(dt.date(as_of.year, as_of.month, 1), max(present))
+    first_day = first_close or add_months(min(present), 1) - dt.timedelta(days=1)
+    last_day = last_close or max(present)
+    first, end = complete_months(first_close=first_day, last_close=last_day, as_of=as_of)
     history = max(_months_between(first, end), 0)
     if history < 12 * MIN_YEARS:
         return Seasonality(
