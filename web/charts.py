@@ -487,3 +487,132 @@ def heat_colour(rate: float, reference: float, spread: float = 0.2) -> str:
     weight = abs(t) * 0.75
     r, g, b = (round(n + (c - n) * weight) for n, c in zip(neutral, target, strict=True))
     return f"rgb({r}, {g}, {b})"
+
+
+def forecast_chart(
+    *,
+    won_so_far: float,
+    expected_open: float,
+    expected_new: float,
+    p10: float,
+    p90: float,
+    quota: float | None,
+    chart_id: str,
+    title: str,
+    currency_symbol: str = "$",
+    width: int = 760,
+    height: int = 120,
+) -> str:
+    """The quarter forecast as one stacked bar (won so far, expected from open deals, expected
+    new business) with the P10–P90 interval as a bracket and the quota as a line."""
+    left, right, top = 16, 16, 30
+    bar_h = 30
+    total = won_so_far + expected_open + expected_new
+    x_max = max(total, p90, quota or 0.0) * 1.08 or 1.0
+    plot_w = width - left - right
+
+    def x_of(value: float) -> float:
+        return left + plot_w * value / x_max
+
+    def money(value: float) -> str:
+        if abs(value) >= 1e6:
+            return f"{currency_symbol}{value / 1e6:.1f}M"
+        if abs(value) >= 1e3:
+            return f"{currency_symbol}{value / 1e3:.0f}k"
+        return f"{currency_symbol}{value:.0f}"
+
+    description = (
+        f"Won so far {money(won_so_far)}, expected from open deals {money(expected_open)}, expected new "
+        f"business {money(expected_new)}; 80% interval {money(p10)}–{money(p90)}"
+        + (f"; quota {money(quota)}" if quota else "")
+    )
+    out = _open_svg(chart_id, width, height, title, description)
+    segments = [
+        ("bar-total", won_so_far, "won so far"),
+        ("bar-pos", expected_open, "open deals"),
+        ("bar-neutral", expected_new, "new business"),
+    ]
+    start = 0.0
+    for cls, value, label in segments:
+        if value <= 0:
+            continue
+        x1, x2 = x_of(start), x_of(start + value)
+        out.append(
+            f'<rect class="{cls}" x="{_f(x1)}" y="{top}" width="{_f(max(x2 - x1, 1))}" height="{bar_h}">'
+            f"<title>{escape(label)}: {escape(money(value))}</title></rect>"
+        )
+        if x2 - x1 > 70:
+            out.append(_text((x1 + x2) / 2, top + bar_h / 2 + 4, label, anchor="middle", cls="on-bar"))
+        start += value
+    y_bracket = top + bar_h + 14
+    low_x, high_x = _f(x_of(p10)), _f(x_of(p90))
+    out.append(f'<line class="ci" x1="{low_x}" x2="{high_x}" y1="{y_bracket}" y2="{y_bracket}"/>')
+    for x in (low_x, high_x):
+        out.append(f'<line class="ci" x1="{x}" x2="{x}" y1="{y_bracket - 5}" y2="{y_bracket + 5}"/>')
+    out.append(_text(x_of(p10), y_bracket + 18, f"P10 {money(p10)}", anchor="middle"))
+    out.append(_text(x_of(p90), y_bracket + 18, f"P90 {money(p90)}", anchor="middle"))
+    out.append(_text(x_of(total), top - 8, f"expected {money(total)}", anchor="middle", cls="value-label"))
+    if quota:
+        out.append(
+            f'<line class="quota" x1="{_f(x_of(quota))}" x2="{_f(x_of(quota))}" y1="{top - 4}" '
+            f'y2="{top + bar_h + 4}"/>'
+        )
+        out.append(_text(x_of(quota) + 4, top - 8, f"quota {money(quota)}", cls="label"))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def lorenz_chart(
+    curves: Sequence[tuple[str, Sequence[Sequence[float]]]],
+    *,
+    chart_id: str,
+    title: str,
+    size: int = 300,
+) -> str:
+    """Lorenz curves: share of deals (x, largest first) against share of value (y).
+
+    ``curves`` is (name, [[x, y], …]) with x and y in 0…1. The diagonal is perfect equality.
+    """
+    margin = 40
+    plot = size - margin - 14
+
+    def x_of(share: float) -> float:
+        return margin + plot * share
+
+    def y_of(share: float) -> float:
+        return 10 + plot * (1 - share)
+
+    description = "; ".join(
+        f"{name}: top 20% of deals hold {_pct(_share_at(points, 0.2))}" for name, points in curves
+    )
+    out = _open_svg(chart_id, size, size, title, description or "No data.")
+    out.append('<g class="grid">')
+    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        out.append(f'<line x1="{_f(x_of(tick))}" x2="{_f(x_of(tick))}" y1="10" y2="{_f(10 + plot)}"/>')
+        out.append(
+            f'<line x1="{margin}" x2="{_f(margin + plot)}" y1="{_f(y_of(tick))}" y2="{_f(y_of(tick))}"/>'
+        )
+        out.append(_text(x_of(tick), size - 12, _pct(tick), anchor="middle"))
+        out.append(_text(margin - 6, y_of(tick) + 4, _pct(tick), anchor="end"))
+    out.append("</g>")
+    out.append(
+        f'<line class="diag" x1="{_f(x_of(0))}" y1="{_f(y_of(0))}" x2="{_f(x_of(1))}" y2="{_f(y_of(1))}"/>'
+    )
+    for index, (name, points) in enumerate(curves):
+        path = " ".join(f"{_f(x_of(p[0]))},{_f(y_of(p[1]))}" for p in points)
+        label = f"<title>{escape(name)}</title>"
+        out.append(f'<polyline class="series series-{index}" points="{path}">{label}</polyline>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _share_at(points: Sequence[Sequence[float]], x: float) -> float:
+    """The curve's y at ``x`` (linear between points)."""
+    previous = (0.0, 0.0)
+    for point in points:
+        if point[0] >= x:
+            span = point[0] - previous[0]
+            weight = (x - previous[0]) / span if span else 1.0
+            return previous[1] + weight * (point[1] - previous[1])
+        previous = (point[0], point[1])
+    return previous[1]

@@ -148,3 +148,33 @@ def reliability_svg(bins: Sequence[dict[str, Any]], *, chart_id: str, title: str
         if b.get("n") and b.get("mean_predicted") is not None
     ]
     return _safe(charts.reliability_chart(points, chart_id=chart_id, title=title))
+
+
+def forecast_svg(forecast: dict[str, Any], *, currency_symbol: str) -> SafeString:
+    """The briefing's quarter forecast as a stacked bar with its P10–P90 bracket and the quota."""
+    return _safe(
+        charts.forecast_chart(
+            won_so_far=forecast["won_so_far"],
+            expected_open=forecast["expected_open"],
+            expected_new=forecast["expected_new"],
+            p10=forecast["p10"],
+            p90=forecast["p90"],
+            quota=forecast.get("quota"),
+            chart_id="forecast",
+            title=f"{forecast['quarter']['label']} bookings forecast",
+            currency_symbol=currency_symbol,
+            width=1000,
+        )
+    )
+
+
+def lorenz_svg(concentration: dict[str, Any]) -> SafeString:
+    """Lorenz curves of won revenue and of the open pipeline."""
+    curves = [
+        (name, concentration[key]["lorenz"])
+        for key, name in (("won_revenue", "Won revenue"), ("open_pipeline", "Open pipeline"))
+        if concentration.get(key) and concentration[key].get("lorenz")
+    ]
+    return _safe(
+        charts.lorenz_chart(curves, chart_id="lorenz", title="Share of value held by the largest deals")
+    )

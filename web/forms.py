@@ -214,3 +214,13 @@ class MappingNameForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the key is for, e.g. “Salesforce sync”.")
     scope = forms.ChoiceField(choices=ApiKeyScope.choices, initial=ApiKeyScope.READ)
+
+
+class BriefingForm(forms.Form):
+    as_of = forms.DateField(required=False, label="As of")
+    quota = forms.DecimalField(required=False, min_value=Decimal(0), max_digits=16, decimal_places=0)
+
+    def values(self) -> dict[str, Any]:
+        self.is_valid()
+        data: dict[str, Any] = getattr(self, "cleaned_data", {})
+        return {"as_of": data.get("as_of"), "quota": data.get("quota")}

@@ -20,6 +20,7 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Diagnosis", "home", "pulse", ("home",), group="Insights"),
+    NavItem("Briefing", "briefing", "briefcase", ("briefing",), group="Insights"),
     NavItem("Segments", "segments", "grid", ("segments",), group="Insights"),
     NavItem("Reps", "reps", "users", ("reps", "rep_detail"), group="Insights"),
     NavItem("Risk board", "risk_board", "target", ("risk_board", "deal_"), group="Pipeline"),

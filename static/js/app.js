@@ -41,6 +41,12 @@
     }
   });
 
+  // Print buttons (the briefing): the page has a print stylesheet.
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target instanceof Element && target.closest("[data-print]")) window.print();
+  });
+
   // "Select all" checkbox for bulk actions.
   document.addEventListener("change", function (event) {
     var target = event.target;

@@ -90,6 +90,12 @@ def interval(bounds: Any, digits: int = 1) -> str:
     return f"{low_f * 100:.{int(digits)}f}–{high_f * 100:.{int(digits)}f}%"
 
 
+def currency_symbol(currency: str | None) -> str:
+    """ "$" for USD; the code itself (with a trailing space) where no symbol is known."""
+    prefix, suffix = _symbol(currency)
+    return prefix or f"{suffix.strip()} "
+
+
 def _symbol(currency: str | None) -> tuple[str, str]:
     code = (currency or "USD").upper()
     symbol = CURRENCY_SYMBOLS.get(code)
@@ -175,3 +181,14 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping[key]
     except (KeyError, IndexError, TypeError):
         return None
+
+
+@register.filter
+def pvalue(value: Any) -> str:
+    """A p-value as people read it: "p < 0.001", "p = 0.012", "p = 0.25"."""
+    number = _as_float(value)
+    if number is None:
+        return DASH
+    if number < 0.001:
+        return "p < 0.001"
+    return f"p = {number:.3f}" if number < 0.01 else f"p = {number:.2f}"
