@@ -643,43 +643,43 @@ def score_drop_candidates_sql(
     rescore that changes nothing does not resolve it.
     """
     sql = """
-        WITH current AS (
-            SELECT cs.deal_id, cs.probability, cs.band, cs.previous_probability,
-                   cs.previous_band, cs.scored_at::date AS scored_on, s.trigger,
-                   (SELECT e ->> 'label' FROM jsonb_array_elements(s.drivers) e
-                     WHERE (e ->> 'value')::float8 < 0
-                     ORDER BY (e ->> 'value')::float8 LIMIT 1) AS main_driver
+        WITH fresh AS (
+            -- A new drop: the latest score against the one before it, scored in the look-back.
+            SELECT cs.deal_id, cs.previous_probability AS before_probability,
+                   cs.previous_band AS before_band, cs.scored_at::date::text AS dropped_on,
+                   1 AS priority
             FROM scoring_currentscore cs
-            JOIN scoring_dealscore s ON s.id = cs.score_id AND s.tenant_id = %(tenant_id)s
-            JOIN deals_deal d ON d.id = cs.deal_id AND d.tenant_id = %(tenant_id)s
-            WHERE cs.tenant_id = %(tenant_id)s AND d.status = 'open'
+            WHERE cs.tenant_id = %(tenant_id)s
+              AND cs.scored_at >= %(window_start)s AND cs.scored_at < %(window_end)s
+              AND cs.previous_probability IS NOT NULL
+              AND ((cs.previous_probability - cs.probability) * 100 > %(drop_pts)s
+                   OR (cs.band = ANY(%(risk_bands)s) AND cs.previous_band <> ''
+                       AND NOT cs.previous_band = ANY(%(risk_bands)s)))
         ),
-        reference AS (
-            -- A drop raised earlier: measured against the probability it dropped from.
-            SELECT a.deal_id, (a.evidence ->> 'before_probability')::float8 AS before_probability,
-                   a.evidence ->> 'before_band' AS before_band, a.evidence ->> 'dropped_on' AS dropped_on,
-                   0 AS priority
+        raised AS (
+            -- A drop alerted earlier: still measured against the probability it dropped from.
+            SELECT a.deal_id, (a.evidence ->> 'before_probability')::float8,
+                   a.evidence ->> 'before_band', a.evidence ->> 'dropped_on', 0
             FROM alerts_alert a
             WHERE a.tenant_id = %(tenant_id)s AND a.kind = 'score_drop' AND NOT (a.state = 'resolved')
-            UNION ALL
-            -- A new drop: the latest score against the one before it.
-            SELECT c.deal_id, c.previous_probability, c.previous_band, c.scored_on::text, 1
-            FROM current c
-            WHERE c.previous_probability IS NOT NULL
-              AND c.scored_on > %(as_of)s::date - %(lookback_days)s::int
-              AND c.scored_on <= %(as_of)s::date
-              AND c.trigger <> %(model_change)s
+        ),
+        reference AS (
+            SELECT DISTINCT ON (r.deal_id) r.*
+            FROM (SELECT * FROM fresh UNION ALL SELECT * FROM raised) r
+            ORDER BY r.deal_id, r.priority
         ),
         holding AS (
-            SELECT DISTINCT ON (r.deal_id) r.*, c.probability, c.band, c.main_driver,
+            SELECT r.*, cs.probability, cs.band, s.drivers,
                    coalesce(nullif(d.name, ''), d.crm_id) AS deal_name
             FROM reference r
-            JOIN current c ON c.deal_id = r.deal_id
-            JOIN deals_deal d ON d.id = r.deal_id AND d.tenant_id = %(tenant_id)s
-            WHERE (r.before_probability - c.probability) * 100 > %(drop_pts)s
-               OR (c.band = ANY(%(risk_bands)s) AND NOT (coalesce(r.before_band, '') = ANY(%(risk_bands)s))
-                   AND coalesce(r.before_band, '') <> '')
-            ORDER BY r.deal_id, r.priority
+            JOIN scoring_currentscore cs ON cs.tenant_id = %(tenant_id)s AND cs.deal_id = r.deal_id
+            JOIN scoring_dealscore s ON s.tenant_id = %(tenant_id)s AND s.id = cs.score_id
+            JOIN deals_deal d ON d.tenant_id = %(tenant_id)s AND d.id = r.deal_id
+            WHERE d.status = 'open'
+              AND (r.priority = 0 OR s.trigger <> %(model_change)s)
+              AND ((r.before_probability - cs.probability) * 100 > %(drop_pts)s
+                   OR (cs.band = ANY(%(risk_bands)s) AND coalesce(r.before_band, '') <> ''
+                       AND NOT r.before_band = ANY(%(risk_bands)s)))
         )
         SELECT
             'score_drop:deal:' || h.deal_id,
@@ -692,21 +692,26 @@ def score_drop_candidates_sql(
             format('Win probability fell from %%s%%%% to %%s%%%% (−%%s pts) since %%s; now %%s risk.%%s',
                    round((h.before_probability * 100)::numeric, 1), round((h.probability * 100)::numeric, 1),
                    round(((h.before_probability - h.probability) * 100)::numeric, 1), h.dropped_on, h.band,
-                   coalesce(' Main negative driver: ' || h.main_driver || '.', '')),
+                   coalesce(' Main negative driver: ' || driver.label || '.', '')),
             jsonb_build_object(
                 'before_probability', round(h.before_probability::numeric, 4),
                 'probability', round(h.probability::numeric, 4),
                 'drop_pts', round(((h.before_probability - h.probability) * 100)::numeric, 1),
                 'before_band', h.before_band, 'band', h.band, 'dropped_on', h.dropped_on,
-                'main_driver', h.main_driver)
+                'main_driver', driver.label)
         FROM holding h
+        LEFT JOIN LATERAL (
+            SELECT e ->> 'label' AS label FROM jsonb_array_elements(h.drivers) e
+            WHERE (e ->> 'value')::float8 < 0 ORDER BY (e ->> 'value')::float8 LIMIT 1
+        ) driver ON true
     """
+    window_end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     return CandidateQuery(
         sql=sql,
         params={
             "tenant_id": tenant_id,
-            "as_of": as_of,
-            "lookback_days": int(settings["lookback_days"]),
+            "window_start": window_end - dt.timedelta(days=int(settings["lookback_days"])),
+            "window_end": window_end,
             "drop_pts": float(settings["drop_pts"]),
             "risk_bands": list(RISK_BANDS),
             "model_change": MODEL_CHANGE_TRIGGER,

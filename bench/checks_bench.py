@@ -8,7 +8,9 @@ transaction like the Celery task:
 
 1. the first daily run (every stalled deal gets its alerts: 160,000 inserted);
 2. the next day's run after 2% of the open deals had their expected close date pushed out
-   (recorded by the trigger on deals_deal; the steady state: alerts exist, a few slips are new);
+   (recorded by the trigger on deals_deal) and 1% were rescored 20 points lower (every open
+   deal carries a score, written set-based like a batch scoring run): the steady state, where
+   alerts exist and a few slips and score drops are new;
 3. the same day again (idempotence: nothing is written).
 
     .venv/bin/python bench/checks_bench.py [--open-deals 1000000] [--json]
@@ -101,6 +103,83 @@ def load(*, tenant_id: int, open_deals: int) -> None:
         cursor.execute("ANALYZE deals_dealstagechange")
 
 
+SCORED_AT = dt.datetime.combine(ANCHOR - dt.timedelta(days=20), dt.time(9), tzinfo=dt.UTC)
+DROPPED_SHARE = 0.01
+# scoring.drivers.BAND_CUTOFFS, as SQL.
+BAND_SQL = (
+    "CASE WHEN {p} >= 0.5 THEN 'low' WHEN {p} >= 0.3 THEN 'medium' WHEN {p} >= 0.15 THEN 'high' "
+    "ELSE 'critical' END"
+)
+DRIVERS = '[{"feature": "lead_source", "label": "Partner lead source", "value": -0.4}]'
+
+
+def scores_reset(*, tenant_id: int) -> None:
+    """Give every open deal one score, as a batch scoring run would (set-based, no model needed).
+
+    Probabilities spread over 0.05–0.94 by deal id; the score was taken 20 days before ANCHOR,
+    so nothing has dropped recently.
+    """
+    from django.db import connection
+
+    from scoring.models import ModelVersion
+
+    with connection.cursor() as cursor:
+        for table in ("scoring_currentscore", "scoring_dealscore"):
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant_id])
+    ModelVersion.objects.all().delete()
+    version = ModelVersion.objects.create(serving="model", promoted=True, is_active=True)
+    probability = "(0.05 + (d.id %% 90) / 100.0)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO scoring_dealscore
+                (tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
+            SELECT d.tenant_id, d.id, %s, {probability}, {BAND_SQL.format(p=probability)}, %s::jsonb,
+                   'batch', %s
+            FROM deals_deal d WHERE d.tenant_id = %s AND d.status = 'open'
+            """,
+            [version.pk, DRIVERS, SCORED_AT, tenant_id],
+        )
+        cursor.execute(
+            """
+            INSERT INTO scoring_currentscore
+                (tenant_id, deal_id, score_id, model_version_id, probability, band,
+                 previous_probability, previous_band, scored_at)
+            SELECT s.tenant_id, s.deal_id, s.id, s.model_version_id, s.probability, s.band, NULL, '',
+                   s.scored_at
+            FROM scoring_dealscore s WHERE s.tenant_id = %s
+            """,
+            [tenant_id],
+        )
+
+
+def scores_drop(*, tenant_id: int, on: dt.datetime) -> None:
+    """Rescore DROPPED_SHARE of the open deals 20 points lower, as event-driven rescoring would."""
+    from django.db import connection
+
+    new = "greatest(cs.probability - 0.20, 0.01)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH rescored AS (
+                INSERT INTO scoring_dealscore
+                    (tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
+                SELECT cs.tenant_id, cs.deal_id, cs.model_version_id, {new}, {BAND_SQL.format(p=new)},
+                       %s::jsonb, 'event', %s
+                FROM scoring_currentscore cs
+                WHERE cs.tenant_id = %s AND cs.deal_id %% %s = 1
+                RETURNING id, deal_id, probability, band
+            )
+            UPDATE scoring_currentscore cs
+               SET previous_probability = cs.probability, previous_band = cs.band,
+                   probability = r.probability, band = r.band, score_id = r.id, scored_at = %s
+              FROM rescored r
+             WHERE cs.tenant_id = %s AND cs.deal_id = r.deal_id
+            """,
+            [DRIVERS, on, tenant_id, round(1 / DROPPED_SHARE), on, tenant_id],
+        )
+
+
 def timed_run(*, tenant: object, as_of: dt.date) -> tuple[float, dict[str, object]]:
     from alerts.services import alert_checks_run
     from tenants.context import tenant_context
@@ -154,7 +233,10 @@ def main() -> None:
                 [tenant.pk],
             )
         CloseDateChange.objects.all().delete()
+        scores_reset(tenant_id=tenant.pk)
     with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE scoring_dealscore")
+        cursor.execute("VACUUM ANALYZE scoring_currentscore")
         cursor.execute("VACUUM ANALYZE alerts_alert")
         cursor.execute("VACUUM ANALYZE alerts_closedatechange")
         cursor.execute("VACUUM ANALYZE deals_deal")
@@ -172,9 +254,14 @@ def main() -> None:
             "UPDATE alerts_closedatechange SET changed_at = %s WHERE tenant_id = %s",
             [dt.datetime.combine(ANCHOR + dt.timedelta(days=1), dt.time(9), tzinfo=dt.UTC), tenant.pk],
         )
+        scores_drop(
+            tenant_id=tenant.pk,
+            on=dt.datetime.combine(ANCHOR + dt.timedelta(days=1), dt.time(8), tzinfo=dt.UTC),
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE alerts_alert")
         cursor.execute("ANALYZE alerts_closedatechange")
+        cursor.execute("ANALYZE scoring_currentscore")
     next_day = ANCHOR + dt.timedelta(days=1)
     second_s, second = timed_run(tenant=tenant, as_of=next_day)
     again_s, again = timed_run(tenant=tenant, as_of=next_day)
@@ -190,6 +277,8 @@ def main() -> None:
         "next_day_created": {kind: outcome["created"] for kind, outcome in second["rules"].items()},  # type: ignore[union-attr]
         "rerun_created": again["created"],
         "share_alerted_first_run": first["share_alerted"],
+        "load_average": Path("/proc/loadavg").read_text().split()[:3],
+        "cores": os.cpu_count(),
     }
     if args.json:
         print(json.dumps(result))
@@ -200,7 +289,8 @@ def main() -> None:
             f"same-day rerun {result['same_day_rerun_s']} s (target 10 s)\n"
             f"  alerts created on the first run: {result['first_run']} "
             f"({result['share_alerted_first_run']:.1%} of open deals flagged)\n"
-            f"  created the next day: {result['next_day_created']}; on the rerun: {result['rerun_created']}"
+            f"  created the next day: {result['next_day_created']}; on the rerun: {result['rerun_created']}\n"
+            f"  load average {' '.join(result['load_average'])} on {result['cores']} cores"
         )
 
 
