@@ -125,9 +125,11 @@ class Alert(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["tenant", "state", "created_at"], name="alert_tenant_state_created"),
-            models.Index(fields=["tenant", "kind", "state"], name="alert_tenant_kind_state"),
+            # The checks read a rule's active alerts, and its recently resolved ones (cooldown).
+            models.Index(
+                fields=["tenant", "kind", "state", "resolved_at"], name="alert_tenant_kind_state_res"
+            ),
             models.Index(fields=["tenant", "deal"], name="alert_tenant_deal"),
-            models.Index(fields=["tenant", "dedup_key", "resolved_at"], name="alert_tenant_dedup_resolved"),
         ]
         ordering = ["-created_at", "-id"]
 
