@@ -12,15 +12,19 @@ The task trains a first model when the tenant has none yet (see scoring.tasks.sc
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
+from kombu.exceptions import OperationalError
 
 from deals.models import Deal
 from deals.signals import deals_changed
+
+logger = logging.getLogger(__name__)
 
 SCORE_FIELDS = (
     "stage",
@@ -71,7 +75,7 @@ def _queue_after_commit(*, tenant_id: int, deal_id: int, trigger: str) -> None:
     """Send the scoring task once the row is committed (a worker must be able to read it)."""
     from scoring.tasks import score_deals
 
-    transaction.on_commit(partial(score_deals.delay, tenant_id, [deal_id], trigger))
+    transaction.on_commit(partial(_send, score_deals, tenant_id, [deal_id], trigger))
 
 
 @receiver(deals_changed, dispatch_uid="scoring_deals_changed")
@@ -82,4 +86,14 @@ def score_changed_deals(sender: Any, tenant_id: int, deal_ids: list[int], reason
     from scoring.tasks import MAX_IDS_IN_MESSAGE, score_deals
 
     ids = None if len(deal_ids) > MAX_IDS_IN_MESSAGE else list(deal_ids)
-    score_deals.delay(tenant_id, ids, reason)
+    _send(score_deals, tenant_id, ids, reason)
+
+
+def _send(task: Any, *args: Any) -> None:
+    """Queue ``task``; with the broker down, log and go on: the change is committed, and the
+    request (or import) that made it must still succeed. The deals are scored on their next
+    change or the next full rescoring."""
+    try:
+        task.delay(*args)
+    except OperationalError:
+        logger.warning("broker unavailable: %s%r not queued", task.name, args[:1], exc_info=True)

@@ -10,10 +10,10 @@ CACHE_URL = env_str("CACHE_URL", env_str("REDIS_URL"))
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "salesintel.cache.FailSafeRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "salesintel",
-            # A stopped Redis must not hang requests; callers treat cache errors as misses.
+            # A stopped Redis must not hang requests, and its errors read as misses (salesintel.cache).
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
