@@ -44,7 +44,8 @@ class IntervalRow:
     low: float
     high: float
     n: int
-    flagged: bool = False
+    # "below" or "above" when the row differs from the reference beyond noise, else "".
+    flag: str = ""
     raw: float | None = None
 
 
@@ -327,8 +328,9 @@ def interval_chart(
 ) -> str:
     """A forest plot: one row per item, its 95% interval as a line, the estimate as a dot.
 
-    ``raw`` (e.g. a rep's unshrunk rate) is drawn as a hollow dot; ``flagged`` rows are drawn in
-    the alert colour. The dashed line is the reference (e.g. the team's rate).
+    ``raw`` (e.g. a rep's unshrunk rate) is drawn as a hollow dot; a row whose ``flag`` is
+    "below" is drawn in the alert colour, "above" in the positive one. The dashed line is the
+    reference (e.g. the team's rate).
     """
     label_w, right, top, bottom = min(170, round(width * 0.24)), 60, 10, 26
     height = top + bottom + row_height * max(len(rows), 1)
@@ -345,7 +347,7 @@ def interval_chart(
 
     description = "; ".join(
         f"{r.label}: {_pct(r.estimate, 1)} (95% interval {_pct(r.low, 1)}–{_pct(r.high, 1)}, n={r.n})"
-        + (" — flagged" if r.flagged else "")
+        + (f" — {r.flag} the reference beyond noise" if r.flag else "")
         for r in rows
     )
     out = _open_svg(chart_id, width, height, title, description or "No data.")
@@ -360,7 +362,7 @@ def interval_chart(
         out.append(f'<line class="ref" x1="{_f(x)}" x2="{_f(x)}" y1="{top - 4}" y2="{height - bottom}"/>')
     for index, row in enumerate(rows):
         y = top + row_height * index + row_height / 2
-        flagged = " flagged" if row.flagged else ""
+        flagged = {"below": " flagged", "above": " above"}.get(row.flag, "")
         label = row.label if len(row.label) <= 24 else row.label[:23] + "…"
         out.append(_text(label_w - 10, y + 4, label, anchor="end", cls="label"))
         out.append(

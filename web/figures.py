@@ -70,7 +70,7 @@ def rep_interval_svg(reps: Sequence[dict[str, Any]], *, team_rate: float | None)
             low=rep["shrunk_ci_low"],
             high=rep["shrunk_ci_high"],
             n=rep["n"],
-            flagged=rep["flag"] == "below",
+            flag="below" if rep["flag"] == "below" else "",
             raw=rep["win_rate"],
         )
         for rep in reps
@@ -95,7 +95,7 @@ def segment_interval_svg(
     reference: float | None,
     width: int = 440,
 ) -> SafeString:
-    """Segments above the minimum sample: win rate with its Wilson interval; flagged ones red."""
+    """Segments above the minimum sample: win rate with its Wilson interval; red below, green above."""
     rows = [
         charts.IntervalRow(
             label=segment["value"],
@@ -103,7 +103,7 @@ def segment_interval_svg(
             low=segment["ci_low"],
             high=segment["ci_high"],
             n=segment["n"],
-            flagged=segment.get("flag") in ("above", "below"),
+            flag=segment.get("flag") if segment.get("flag") in ("above", "below") else "",
         )
         for segment in segments
         if segment["win_rate"] is not None and not segment["below_min_sample"]

@@ -18,6 +18,16 @@
       });
     }
 
+    // On a phone the risk board's filter menus start folded behind a "Filters" button.
+    if (window.matchMedia("(max-width: 860px)").matches) {
+      document.querySelectorAll("details.filter-more").forEach(function (details) {
+        var chosen = Array.from(details.querySelectorAll("select, input")).some(function (field) {
+          return field.value !== "";
+        });
+        if (!chosen) details.removeAttribute("open");
+      });
+    }
+
     // Close the user menu when clicking elsewhere or pressing Escape.
     document.addEventListener("click", function (event) {
       document.querySelectorAll("details.user-menu[open]").forEach(function (menu) {

@@ -64,12 +64,14 @@ def test_the_waterfall_labels_deltas_in_points_and_totals_in_percent():
 def test_flagged_rows_of_an_interval_chart_are_marked():
     rows = [
         charts.IntervalRow("Ann", 0.42, 0.35, 0.5, 120),
-        charts.IntervalRow("Bob", 0.2, 0.12, 0.29, 90, flagged=True, raw=0.18),
+        charts.IntervalRow("Bob", 0.2, 0.12, 0.29, 90, flag="below", raw=0.18),
+        charts.IntervalRow("Cy", 0.6, 0.52, 0.68, 150, flag="above"),
     ]
     svg = charts.interval_chart(rows, chart_id="r", title="Reps", reference=0.4, reference_label="Team")
     assert svg.count('class="ci flagged"') == 1
     assert 'class="point raw"' in svg
-    assert "Bob: 20.0% (95% interval 12.0%–29.0%, n=90) — flagged" in svg
+    assert svg.count('class="ci above"') == 1
+    assert "Bob: 20.0% (95% interval 12.0%–29.0%, n=90) — below the reference beyond noise" in svg
 
 
 def test_reliability_dots_sit_on_the_diagonal_when_predictions_are_right():
