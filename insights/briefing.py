@@ -401,7 +401,7 @@ def _backtest_quarters(*, tenant: Tenant, as_of: dt.date) -> list[Period]:
     earliest = _quarter(first_close, tenant).shifted(1)
     # The quarter containing as_of is not complete (as_of is the first day not yet known).
     quarter = _quarter(as_of, tenant).previous()
-    quarters = []
+    quarters: list[Period] = []
     while quarter.start >= earliest.start and len(quarters) < BACKTEST_MAX_QUARTERS:
         quarters.append(quarter)
         quarter = quarter.previous()

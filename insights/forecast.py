@@ -81,7 +81,7 @@ def survival_from_histogram(*, days: npt.ArrayLike, counts: npt.ArrayLike) -> Su
     if day_values.size == 0:
         return Survival(days=np.zeros(0), counts=np.zeros(0))
     distinct, inverse = np.unique(day_values, return_inverse=True)
-    summed = np.bincount(inverse, weights=count_values, minlength=distinct.size)
+    summed = np.bincount(inverse, weights=count_values, minlength=distinct.size).astype(np.float64)
     return Survival(days=distinct, counts=summed)
 
 

@@ -247,19 +247,21 @@ def seasonality_analyse(
     volume_found = bool(adjusted[1] < level)
     parts = []
     if rate_found:
-        ranked = sorted((m for m in by_month if m["win_rate"] is not None), key=lambda m: m["win_rate"])
+        rates = {str(m["name"]): float(m["win_rate"]) for m in by_month if m["win_rate"] is not None}
+        best, worst = max(rates, key=rates.__getitem__), min(rates, key=rates.__getitem__)
         parts.append(
             f"win rate depends on the month (p = {adjusted[0]:.3g}, adjusted): highest in "
-            f"{ranked[-1]['name']} ({stats.format_percent(ranked[-1]['win_rate'])}), lowest in "
-            f"{ranked[0]['name']} ({stats.format_percent(ranked[0]['win_rate'])}) against "
+            f"{best} ({stats.format_percent(rates[best])}), lowest in "
+            f"{worst} ({stats.format_percent(rates[worst])}) against "
             f"{stats.format_percent(overall_rate)} overall"
         )
     if volume_found:
-        ranked = sorted(by_month, key=lambda m: m["volume_index"] or 0.0)
+        volumes = {str(m["name"]): float(m["volume_index"] or 0.0) for m in by_month}
+        busiest, quietest = max(volumes, key=volumes.__getitem__), min(volumes, key=volumes.__getitem__)
         parts.append(
             f"deal volume depends on the month (p = {adjusted[1]:.3g}, adjusted): most closes in "
-            f"{ranked[-1]['name']} ({ranked[-1]['volume_index']:.2f}× an average month), fewest in "
-            f"{ranked[0]['name']} ({ranked[0]['volume_index']:.2f}×)"
+            f"{busiest} ({volumes[busiest]:.2f}× an average month), fewest in "
+            f"{quietest} ({volumes[quietest]:.2f}×)"
         )
     span = f"{years} years of closes ({window[0]:%b %Y} – {window[-1]:%b %Y})"
     if parts:
