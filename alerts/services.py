@@ -30,6 +30,9 @@ from alerts.models import (
     DigestFrequency,
     DigestPreference,
     RuleKind,
+    Severity,
+    WebhookEndpoint,
+    new_webhook_secret,
 )
 from deals.models import Deal, DealStatus
 from tenants.context import require_tenant_id
@@ -519,3 +522,36 @@ def digest_preference_set(*, user: AbstractBaseUser, frequency: str) -> DigestPr
         raise ValidationError({"frequency": f"Choose one of {', '.join(DigestFrequency.values)}."})
     preference, _ = DigestPreference.objects.update_or_create(user=user, defaults={"frequency": frequency})
     return preference
+
+
+# --- the tenant's webhook --------------------------------------------------------------------
+
+
+@transaction.atomic
+def webhook_set(*, url: str, enabled: bool = True, min_severity: str = Severity.WARNING) -> WebhookEndpoint:
+    """Create or change the tenant's webhook (one per tenant); a new one gets a fresh secret.
+
+    Raises ValidationError for a URL that is not http(s) or an unknown severity.
+    """
+    endpoint = WebhookEndpoint.objects.first() or WebhookEndpoint(secret=new_webhook_secret())
+    endpoint.url = url
+    endpoint.enabled = enabled
+    endpoint.min_severity = min_severity
+    endpoint.full_clean(exclude=["tenant"])
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValidationError({"url": "Use an http:// or https:// URL."})
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def webhook_secret_rotate() -> WebhookEndpoint:
+    """Give the tenant's webhook a new signing secret (the old one stops verifying at once)."""
+    endpoint = WebhookEndpoint.objects.get()
+    endpoint.secret = new_webhook_secret()
+    endpoint.save(update_fields=["secret"])
+    return endpoint
+
+
+def webhook_delete() -> None:
+    WebhookEndpoint.objects.all().delete()

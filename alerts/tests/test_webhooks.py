@@ -159,3 +159,34 @@ def test_alerts_below_the_endpoints_minimum_severity_are_not_posted(two_stalled_
 
     assert delivery == type(delivery)(0, "nothing new")
     assert receiver.requests == []
+
+
+def test_an_admin_sets_the_webhook_and_it_gets_a_secret(in_tenant_a):
+    from alerts.services import webhook_set
+
+    endpoint = webhook_set(url="https://hooks.example.com/T1/B2", min_severity="critical")
+
+    assert len(endpoint.secret) >= 40
+    assert (endpoint.url, endpoint.min_severity) == ("https://hooks.example.com/T1/B2", "critical")
+    assert WebhookEndpoint.objects.count() == 1
+
+
+def test_changing_the_webhook_keeps_its_secret_and_rotating_replaces_it(in_tenant_a):
+    from alerts.services import webhook_secret_rotate, webhook_set
+
+    secret = webhook_set(url="https://hooks.example.com/a").secret
+
+    changed = webhook_set(url="https://hooks.example.com/b")
+    rotated = webhook_secret_rotate()
+
+    assert changed.secret == secret
+    assert rotated.secret != secret
+
+
+def test_a_webhook_url_that_is_not_http_is_refused(in_tenant_a):
+    from django.core.exceptions import ValidationError
+
+    from alerts.services import webhook_set
+
+    with pytest.raises(ValidationError):
+        webhook_set(url="ftp://example.com/hook")
