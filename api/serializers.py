@@ -6,15 +6,31 @@ record that works in a bulk upsert works in a create and the other way round.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.selectors import current_scores_by_deal
 from deals.models import Deal, DealStatus
 from scoring.models import Band
+
+CENT = Decimal("0.01")
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _datetime(value: dt.datetime | None) -> str | None:
+    """As DRF writes it: in the current time zone (UTC), with ``Z`` for UTC."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class DealSerializer(serializers.ModelSerializer):
@@ -79,6 +95,37 @@ class DealSerializer(serializers.ModelSerializer):
             "extra": {"help_text": "The CRM's unmapped columns, as given."},
             "created_at": {"help_text": "When we first stored the deal."},
             "updated_at": {"help_text": "When we last changed the deal."},
+        }
+
+    def to_representation(self, deal: Deal) -> dict[str, Any]:
+        """The declared fields, built directly: lists serialize up to 1,000 deals a page, and DRF's
+        per-field machinery cost more than the query. Equal to the generic output (tested)."""
+        score = self._score(deal)
+        rep = deal.rep
+        return {
+            "id": deal.pk,
+            "crm_id": deal.crm_id,
+            "name": deal.name,
+            "status": deal.status,
+            "stage": deal.stage,
+            "stage_entered_date": _date(deal.stage_entered_date),
+            "amount": format(deal.amount.quantize(CENT), "f"),
+            "currency": deal.currency,
+            "created_date": _date(deal.created_date),
+            "expected_close_date": _date(deal.expected_close_date),
+            "closed_date": _date(deal.closed_date),
+            "sales_cycle_days": deal.sales_cycle_days,
+            "rep_crm_id": rep.crm_id if rep is not None else None,
+            "rep_name": rep.name if rep is not None else None,
+            "win_probability": round(score[0], 4) if score else None,
+            "band": score[1] if score else None,
+            "industry": deal.industry,
+            "region": deal.region,
+            "product_type": deal.product_type,
+            "lead_source": deal.lead_source,
+            "extra": deal.extra,
+            "created_at": _datetime(deal.created_at),
+            "updated_at": _datetime(deal.updated_at),
         }
 
     def _score(self, deal: Deal) -> tuple[float, str] | None:

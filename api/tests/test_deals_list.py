@@ -84,3 +84,16 @@ def test_a_limit_above_1000_is_400(client_a):
 def test_another_tenants_key_lists_only_its_own_deals(writer_b, five_deals_a, deal_b):
     assert crm_ids(writer_b.get(DEALS)) == ["GLOBEX-1"]
     assert crm_ids(writer_b.get(DEALS, {"crm_id": "A-1"})) == []
+
+
+def test_the_fast_deal_representation_equals_drfs_generic_one(tenant_a, five_deals_a):
+    from rest_framework import serializers
+
+    from api.serializers import DealSerializer
+    from deals.models import Deal
+
+    with tenant_context(tenant_a):
+        for deal in Deal.objects.select_related("rep"):
+            fast = DealSerializer(deal, context={"scores": {deal.pk: (0.123456, "high")}})
+            generic = serializers.ModelSerializer.to_representation(fast, deal)
+            assert fast.data == generic
