@@ -1,9 +1,9 @@
 """Risk bands, top drivers with plain-language labels, and default next actions. Pure: no Django.
 
 Drivers are feature contributions in log-odds relative to the tenant's average deal (see
-:class:`scoring.model.Decomposition`). Labels are built vectorised: each (feature, shown value,
-rounded contribution) combination is formatted once, then gathered per deal, so a million deals
-cost a few numpy operations, not a million ``json.dumps`` calls.
+:class:`scoring.model.Decomposition`). Labels are built vectorised: each distinct (feature, shown value,
+rounded contribution) is labelled once and deals point at it by code, so a million deals cost a
+few numpy operations, not a million ``json.dumps`` calls.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,61 +185,40 @@ def top_driver_slots(contributions: np.ndarray, *, k: int = TOP_DRIVERS) -> tupl
 
 @dataclass(frozen=True)
 class DriverTable:
-    """The top drivers of n deals, stored as unique fragments plus one index per deal and slot.
+    """The top drivers of n deals: a dictionary of distinct entries and one code per deal and slot.
 
-    Slot 0–2 are positive drivers, 3–5 negative; a fragment is "" for an empty slot. Fragments
-    of slots 1, 2, 4 and 5 carry their leading separator; the one between the positive and the
-    negative half is added per deal only when both halves are present.
+    ``codes[i, s]`` is the index in ``entries`` of deal i's driver in slot s (slots 0–2 positive,
+    largest first; 3–5 negative, most negative first), or -1 when the slot is empty. A million
+    deals share a few thousand distinct (feature, label, value) entries, so everything per entry
+    (JSON, text) is formatted once.
     """
 
-    fragments: tuple[np.ndarray, ...]  # per slot: unique JSON fragments
-    texts: tuple[np.ndarray, ...]  # per slot: unique "label: ±x" fragments
-    inverse: tuple[np.ndarray, ...]  # per slot: fragment index per deal
-    has_positive: np.ndarray
-    has_negative: np.ndarray
+    codes: np.ndarray  # (n, 2 * TOP_DRIVERS) int32
+    entries: tuple[dict[str, Any], ...]
 
     def __len__(self) -> int:
-        return len(self.has_positive)
+        return len(self.codes)
 
-    def _matrix(
-        self, per_slot: tuple[np.ndarray, ...], *, separator: str, start: str, stop: str
-    ) -> np.ndarray:
-        n = len(self)
-        middle = np.where(self.has_positive & self.has_negative, separator, "").astype(object)
-        columns = [np.full(n, start, dtype=object)]
-        for slot, (unique, index) in enumerate(zip(per_slot, self.inverse, strict=True)):
-            if slot == TOP_DRIVERS:
-                columns.append(middle)
-            columns.append(unique[index])
-        columns.append(np.full(n, stop, dtype=object))
-        return np.column_stack(columns)
-
-    def json_matrix(self, *, copy_escape: bool = False) -> np.ndarray:
-        """Pieces per deal that concatenate to its JSON array, optionally escaped for COPY text."""
-        fragments = self.fragments
-        if copy_escape:
-            fragments = tuple(
-                np.array([f.replace("\\", "\\\\") for f in unique], dtype=object) for unique in fragments
-            )
-        return self._matrix(fragments, separator=",", start="[", stop="]")
+    def entry_json(self) -> list[str]:
+        """Compact JSON of each distinct entry, in ``entries`` order."""
+        return [json.dumps(entry, ensure_ascii=False, separators=(",", ":")) for entry in self.entries]
 
     def json_rows(self) -> list[str]:
-        return ["".join(row) for row in self.json_matrix().tolist()]
+        """Each deal's drivers as a JSON array (positive first), for row-by-row writers."""
+        fragments = self.entry_json()
+        return ["[" + ",".join(fragments[c] for c in row if c >= 0) + "]" for row in self.codes.tolist()]
 
-    def entries(self) -> list[list[dict]]:
-        return [json.loads(row) for row in self.json_rows()]
-
-    def text_rows(self) -> list[str]:
-        """Driver texts per deal: "Partner lead source: −0.4; …"."""
-        return ["".join(row) for row in self._matrix(self.texts, separator="; ", start="", stop="").tolist()]
+    def rows(self) -> list[list[dict[str, Any]]]:
+        return [[self.entries[c] for c in row if c >= 0] for row in self.codes.tolist()]
 
     def text_halves(self) -> tuple[list[str], list[str]]:
         """(positive, negative) driver texts per deal, each "label: ±x; …" or ""."""
-        columns = [unique[index] for unique, index in zip(self.texts, self.inverse, strict=True)]
-        # Within each half only the later fragments carry a "; " separator.
-        positive = np.column_stack(columns[:TOP_DRIVERS]).tolist()
-        negative = np.column_stack(columns[TOP_DRIVERS:]).tolist()
-        return ["".join(row) for row in positive], ["".join(row) for row in negative]
+        texts = [driver_text(entry["label"], entry["value"]) for entry in self.entries]
+        positive, negative = [], []
+        for row in self.codes.tolist():
+            positive.append("; ".join(texts[c] for c in row[:TOP_DRIVERS] if c >= 0))
+            negative.append("; ".join(texts[c] for c in row[TOP_DRIVERS:] if c >= 0))
+        return positive, negative
 
 
 def driver_table(
@@ -248,20 +228,15 @@ def driver_table(
     features: pd.DataFrame,
     typical: Mapping[str, object],
 ) -> DriverTable:
-    """The top drivers of every deal, built from unique label/value combinations.
+    """The top drivers of every deal, labelled once per distinct (label, rounded value).
 
-    JSON entries are ``{"feature", "label", "value"}`` with ``value`` rounded to 2 decimals;
-    positive drivers first (largest first), then negative (most negative first).
+    Entries are ``{"feature", "label", "value"}`` with ``value`` the contribution in log-odds
+    rounded to 2 decimals.
     """
     n = len(features)
     slots, values = top_driver_slots(contributions)
     if n == 0 or not groups:
-        nothing = tuple(np.array([""], dtype=object) for _ in range(2 * TOP_DRIVERS))
-        zero = tuple(np.zeros(n, dtype="int64") for _ in range(2 * TOP_DRIVERS))
-        none = np.zeros(n, dtype=bool)
-        return DriverTable(
-            fragments=nothing, texts=nothing, inverse=zero, has_positive=none, has_negative=none
-        )
+        return DriverTable(codes=np.full((n, 2 * TOP_DRIVERS), -1, dtype="int32"), entries=())
     label_codes, label_texts, offsets = [], [], [0]
     for group in groups:
         codes, texts = _label_codes(group, features, typical)
@@ -271,37 +246,25 @@ def driver_table(
     code_matrix = np.vstack(label_codes)  # (groups, n)
     offset = np.asarray(offsets[:-1], dtype="int64")
     label_group = np.repeat(np.arange(len(groups)), np.diff(offsets))
-    rows = np.arange(n)
-    fragments, texts, inverses = [], [], []
-    for column in range(slots.shape[1]):
-        slot = slots[:, column]
-        present = slot >= 0
-        group_index = np.clip(slot, 0, None)
-        label_id = offset[group_index] + code_matrix[group_index, rows]
-        centi = np.round(values[:, column] * 100).astype("int64")
-        # One int64 key per (label, rounded value); labels < 2^40, |centi| < 2^19.
-        keys = np.where(present, (label_id << 20) | (centi + (1 << 19)), -1)
-        inverse, unique_keys = pd.factorize(keys, sort=False)
-        separator = column % TOP_DRIVERS != 0
-        json_unique = np.empty(len(unique_keys), dtype=object)
-        text_unique = np.empty(len(unique_keys), dtype=object)
-        for position, key in enumerate(unique_keys.tolist()):
-            if key < 0:
-                json_unique[position] = text_unique[position] = ""
-                continue
-            label_index = key >> 20
-            value = ((key & ((1 << 20) - 1)) - (1 << 19)) / 100
-            label = label_texts[label_index]
-            entry = {"feature": groups[label_group[label_index]], "label": label, "value": value}
-            json_unique[position] = ("," if separator else "") + json.dumps(entry, ensure_ascii=False)
-            text_unique[position] = ("; " if separator else "") + driver_text(label, value)
-        fragments.append(json_unique)
-        texts.append(text_unique)
-        inverses.append(inverse.astype("int64"))
-    return DriverTable(
-        fragments=tuple(fragments),
-        texts=tuple(texts),
-        inverse=tuple(inverses),
-        has_positive=slots[:, 0] >= 0,
-        has_negative=slots[:, TOP_DRIVERS] >= 0,
-    )
+    present = slots >= 0
+    group_index = np.clip(slots, 0, None)
+    label_id = offset[group_index] + code_matrix[group_index, np.arange(n)[:, None]]
+    centi = np.round(values * 100).astype("int64")
+    # One int64 key per (label, rounded value): labels < 2^40, |centi| < 2^19.
+    keys = np.where(present, (label_id << 20) | (centi + (1 << 19)), -1)
+    flat_codes, unique_keys = pd.factorize(keys.ravel(), sort=False, use_na_sentinel=False)
+    entries: list[dict[str, Any]] = []
+    remap = np.full(len(unique_keys), -1, dtype="int32")
+    for position, key in enumerate(unique_keys.tolist()):
+        if key < 0:
+            continue
+        label_index = key >> 20
+        remap[position] = len(entries)
+        entries.append(
+            {
+                "feature": groups[label_group[label_index]],
+                "label": label_texts[label_index],
+                "value": ((key & ((1 << 20) - 1)) - (1 << 19)) / 100,
+            }
+        )
+    return DriverTable(codes=remap[flat_codes].reshape(keys.shape), entries=tuple(entries))

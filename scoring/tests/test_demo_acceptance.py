@@ -44,7 +44,7 @@ def open_drivers(frames: DemoFrames, outcome: TrainingOutcome) -> pd.DataFrame:
         features=features,
         typical=typical_values(frames.training),
     )
-    rows = [{"deal": index, **entry} for index, entries in enumerate(table.entries()) for entry in entries]
+    rows = [{"deal": index, **entry} for index, entries in enumerate(table.rows()) for entry in entries]
     return pd.DataFrame(rows)
 
 

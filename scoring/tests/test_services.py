@@ -197,3 +197,22 @@ def test_scores_of_one_tenant_are_invisible_to_another(trained_tenant: Tenant, t
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM scoring_dealscore")
             assert cursor.fetchone()[0] == 0
+
+
+def test_the_copy_path_keeps_crm_text_with_quotes_tabs_and_backslashes(
+    seeded_tenant: Tenant, monkeypatch
+) -> None:
+    nasty = 'Web\\form "beta"\tx'
+    Deal.objects.filter(lead_source="Partner").update(lead_source=nasty)
+    model_train(min_won=SMALL_MINIMUM, min_lost=SMALL_MINIMUM, rescore=False)
+    monkeypatch.setattr(services, "SMALL_BATCH", 0)
+
+    deal_scores_refresh(trigger="copy", as_of=ANCHOR)
+
+    labels = {
+        driver["label"]
+        for score in DealScore.objects.filter(trigger="copy")
+        for driver in score.drivers
+        if driver["feature"] == "lead_source"
+    }
+    assert f"{nasty} lead source" in labels
