@@ -65,3 +65,27 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": float(ALERTS_TICK_SECONDS)},
     },
 }
+
+# Per-queue routing (docs/scaling.md): scoring, the alert checks and digests can each get their
+# own queue and worker pool (`celery worker -Q scoring`). Every queue name defaults to Celery's
+# default queue, so a worker started without -Q runs everything until the environment names
+# separate queues. Tasks not listed (imports, the beat tick) stay on the default queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+TASK_QUEUES = {
+    "scoring": env_str("CELERY_QUEUE_SCORING", CELERY_TASK_DEFAULT_QUEUE),
+    "checks": env_str("CELERY_QUEUE_CHECKS", CELERY_TASK_DEFAULT_QUEUE),
+    "digests": env_str("CELERY_QUEUE_DIGESTS", CELERY_TASK_DEFAULT_QUEUE),
+}
+TASK_QUEUE_OF = {
+    "scoring.score_deals": "scoring",
+    "scoring.train_models": "scoring",
+    "alerts.models_retrain": "scoring",
+    "alerts.daily_checks": "checks",
+    "alerts.monthly_checks": "checks",
+    "alerts.segment_metrics_refresh": "checks",
+    "insights.segment_metrics_refresh": "checks",
+    "alerts.deliver_alerts": "checks",
+    "alerts.digests_send": "digests",
+    "alerts.digest_send_one": "digests",
+}
+CELERY_TASK_ROUTES = {task: {"queue": TASK_QUEUES[kind]} for task, kind in TASK_QUEUE_OF.items()}
