@@ -24,7 +24,7 @@ from insights import selectors as insight_selectors
 from insights.models import SegmentMetric
 from insights.periods import add_months, month_start
 from insights.segments import clean_number
-from scoring.models import Serving
+from scoring.models import CurrentScore, Serving
 from scoring.selectors import ScoreView, deal_scores_current
 from tenants.context import require_tenant_id
 
@@ -35,7 +35,7 @@ BANDS = ("low", "medium", "high", "critical")
 _PROBABILITY = F("current_scores__probability")
 SORTS: dict[str, tuple[Any, ...]] = {
     "risk": (_PROBABILITY.asc(nulls_last=True), "id"),
-    "-risk": (_PROBABILITY.desc(nulls_last=True), "id"),
+    "-risk": (_PROBABILITY.desc(nulls_last=True), "-id"),
     "-amount": ("-amount", "id"),
     "amount": ("amount", "id"),
     "age": ("-created_date", "id"),
@@ -185,25 +185,56 @@ def open_deal_filter_options() -> FilterOptions:
     return options
 
 
+def _deal_conditions(filters: RiskBoardFilters, *, prefix: str = "") -> Q:
+    """The filters (band excepted) as conditions on an open deal, reached through ``prefix``."""
+    conditions = Q(**{f"{prefix}status": DealStatus.OPEN})
+    if filters.q:
+        conditions &= Q(**{f"{prefix}name__icontains": filters.q}) | Q(
+            **{f"{prefix}crm_id__icontains": filters.q}
+        )
+    if filters.rep_id:
+        conditions &= Q(**{f"{prefix}rep_id": filters.rep_id})
+    if filters.stage:
+        conditions &= Q(**{f"{prefix}stage": filters.stage})
+    for name, value in filters.segment_filters().items():
+        conditions &= Q(**{f"{prefix}{name}": value})
+    if filters.amount_min is not None:
+        conditions &= Q(**{f"{prefix}amount__gte": filters.amount_min})
+    if filters.amount_max is not None:
+        conditions &= Q(**{f"{prefix}amount__lte": filters.amount_max})
+    return conditions
+
+
 def risk_board_queryset(*, filters: RiskBoardFilters, sort: str | None = None) -> QuerySet[Deal]:
     """Open deals matching ``filters``, ordered by ``sort`` (default: ``filters.sort``)."""
-    deals = Deal.objects.filter(status=DealStatus.OPEN)
-    if filters.q:
-        deals = deals.filter(Q(name__icontains=filters.q) | Q(crm_id__icontains=filters.q))
-    if filters.rep_id:
-        deals = deals.filter(rep_id=filters.rep_id)
-    if filters.stage:
-        deals = deals.filter(stage=filters.stage)
-    for name, value in filters.segment_filters().items():
-        deals = deals.filter(**{name: value})
-    if filters.amount_min is not None:
-        deals = deals.filter(amount__gte=filters.amount_min)
-    if filters.amount_max is not None:
-        deals = deals.filter(amount__lte=filters.amount_max)
+    deals = Deal.objects.filter(_deal_conditions(filters))
     if filters.band:
         deals = deals.filter(current_scores__band=filters.band)
     key = sort or filters.sort or SORT_WHEN_UNSCORED
     return deals.order_by(*SORTS.get(key, SORTS[SORT_WHEN_UNSCORED]))
+
+
+def _risk_page_ids(
+    *, filters: RiskBoardFilters, descending: bool, offset: int, limit: int, scored: int
+) -> list[int]:
+    """A page of deal ids by current win probability, scored deals first, then unscored by id.
+
+    Walks CurrentScore's (tenant, probability) index and joins each score to its deal, so the
+    first page reads a few dozen rows however many deals are open (sorting the joined deals
+    would read them all).
+    """
+    ids: list[int] = []
+    if offset < scored:
+        scores = CurrentScore.objects.filter(_deal_conditions(filters, prefix="deal__"))
+        if filters.band:
+            scores = scores.filter(band=filters.band)
+        order = ("-probability", "-deal_id") if descending else ("probability", "deal_id")
+        ids = list(scores.order_by(*order).values_list("deal_id", flat=True)[offset : offset + limit])
+    if len(ids) < limit and not filters.band:
+        start = max(offset - scored, 0)
+        unscored = Deal.objects.filter(_deal_conditions(filters), current_scores__isnull=True).order_by("id")
+        ids += list(unscored.values_list("id", flat=True)[start : start + limit - len(ids)])
+    return ids
 
 
 def _days_between(later: dt.date, earlier: dt.date | None) -> int | None:
@@ -236,7 +267,8 @@ def risk_board_page(*, filters: RiskBoardFilters, today: dt.date, page_size: int
     """One page of the risk board with totals over every matching deal.
 
     Queries, whatever the number of deals: one aggregate (count, raw and probability-weighted
-    pipeline, scored deals), one page query with the rep joined, and the page's current scores
+    pipeline, scored deals), the page's ids (for the risk sort from the score index), the page's
+    deals with their reps, and the page's current scores
     (scoring.selectors.deal_scores_current). Without a sort in ``filters`` the board sorts by
     risk once any matching deal has a score, else by amount.
     """
@@ -253,8 +285,17 @@ def risk_board_page(*, filters: RiskBoardFilters, today: dt.date, page_size: int
     page_count = max(1, -(-count // page_size))
     page = min(max(filters.page, 1), page_count)
     offset = (page - 1) * page_size
-    deals = risk_board_queryset(filters=filters, sort=sort).select_related("rep")
-    page_deals = list(deals[offset : offset + page_size])
+    # The page's ids first (narrow rows sorted), then those deals with their reps: sorting whole
+    # deal rows joined to reps would carry every matching deal through the sort.
+    if sort in ("risk", "-risk"):
+        ids = _risk_page_ids(
+            filters=filters, descending=sort == "-risk", offset=offset, limit=page_size, scored=scored
+        )
+    else:
+        ordered = risk_board_queryset(filters=filters, sort=sort).values_list("id", flat=True)
+        ids = list(ordered[offset : offset + page_size])
+    found = Deal.objects.select_related("rep").defer("extra").in_bulk(ids)
+    page_deals = [found[deal_id] for deal_id in ids if deal_id in found]
     scores = deal_scores_current(deal_ids=[deal.pk for deal in page_deals]) if scored else {}
     rows = [
         _with_score(

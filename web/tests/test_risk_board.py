@@ -188,3 +188,26 @@ def test_without_scores_the_board_says_so_and_sorts_by_amount(admin_client: Clie
 @pytest.mark.parametrize("sort", ["name", "-amount", "age", "-stage_time", "stage"])
 def test_every_sort_key_renders(admin_client: Client, pipeline_a, sort):
     assert admin_client.get(reverse("risk_board"), {"sort": sort}).status_code == 200
+
+
+def test_riskiest_first_pages_cover_every_deal_with_unscored_deals_last(
+    admin_client: Client, tenant_a, scored_pipeline_a
+):
+    with tenant_context(tenant_a):
+        late = [
+            Deal.objects.create(
+                crm_id=f"LATE-{i}", created_date=dt.date.today(), stage="Demo", amount=Decimal("1000")
+            )
+            for i in range(5)
+        ]
+        CurrentScore.objects.filter(deal__in=late).delete()
+    rows = [
+        row
+        for page in (1, 2, 3)
+        for row in admin_client.get(reverse("risk_board"), {"page": page}).context["board"].rows
+    ]
+    assert len(rows) == 66 and len({row.deal.pk for row in rows}) == 66
+    scored = [row.probability for row in rows[:61]]
+    assert None not in scored and scored == sorted(scored)
+    assert [row.deal.pk for row in rows[61:]] == sorted(deal.pk for deal in late)
+    assert all(row.probability is None for row in rows[61:])
