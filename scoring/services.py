@@ -412,7 +412,9 @@ def _scores_insert_copy(
     Each deal carries six driver codes; the few thousand distinct driver entries go in a second
     temporary table and PostgreSQL assembles each deal's JSON while inserting the history.
     Current scores are replaced rather than updated (delete, then insert with the previous
-    probability joined back): cheaper than a million non-HOT updates.
+    probability joined back): cheaper than a million non-HOT updates. Rows arrive in deal id
+    order (the read sorts them) and hash joins keep it, so the index inserts walk the
+    (tenant, deal) keys in order without a sort spilling to disk.
     """
     slots = drivers.codes.shape[1]
     driver_columns = ", ".join(f"d{slot} integer" for slot in range(slots))
@@ -448,7 +450,6 @@ def _scores_insert_copy(
             SELECT %(tenant)s, b.deal_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
                    ('[' || concat_ws(',', {parts}) || ']')::jsonb, %(trigger)s, %(at)s
             FROM scoring_batch b {joins}
-            ORDER BY b.deal_id
             RETURNING id, deal_id, probability, band
         )
         SELECT * FROM inserted
@@ -478,7 +479,6 @@ def _scores_insert_copy(
         SELECT %(tenant)s, i.deal_id, i.id, %(version)s, i.probability, i.band,
                p.probability, COALESCE(p.band, ''), %(at)s
         FROM scoring_inserted i LEFT JOIN scoring_previous p ON p.deal_id = i.deal_id
-        ORDER BY i.deal_id
         """,
         params,
     )
