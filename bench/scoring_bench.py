@@ -7,8 +7,8 @@ Runs against a separate database (default ``bench_scoring`` on the embedded serv
 later runs reuse them. Then it times:
 
 1. ``deal_scores_refresh`` over every open deal, twice: the first pass inserts every current
-   score, the second (the steady state, e.g. after a promotion) updates them; per-step timings
-   come from the pass itself;
+   score, the second (the steady state, e.g. after a promotion) replaces them (delete, then
+   insert with the previous probability); per-step timings come from the pass itself;
 2. the reference the issue quotes: scikit-learn's ``predict_proba`` on the same features plus a
    raw ``COPY`` of (deal id, probability) into a bare table;
 3. ``deal_scores_refresh(deal_ids=[one deal])`` for random open deals, one transaction each,
