@@ -125,7 +125,7 @@ def _shoot(base_url: str, seeded: dict[str, Any], out: Path) -> list[Path]:
         shot(
             "diagnosis-decomposition", "/", lambda: page.locator("#waterfall-h").scroll_into_view_if_needed()
         )
-        shot("briefing", "/briefing/?quota=3000000")
+        shot("briefing", "/briefing/?quota=11000000")
         shot("risk-board", "/deals/")
         shot("risk-board-filtered", "/deals/?lead_source=Partner&band=critical")
         if seeded["deal_id"]:

@@ -43,12 +43,12 @@ def uploads_in_tmp(settings, tmp_path: Path) -> Path:
 def eager_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Run the import task inline and keep its result, as a worker would store it."""
     conf = celery_app.conf
-    before = conf.task_always_eager
-    conf.task_always_eager = True
+    before = conf.task_always_eager, conf.task_store_eager_result
+    conf.task_always_eager, conf.task_store_eager_result = True, True
     # Celery copies this setting onto the task when it is first bound, so set it on the task.
     monkeypatch.setattr(import_upload, "store_eager_result", True)
     yield
-    conf.task_always_eager = before
+    conf.task_always_eager, conf.task_store_eager_result = before
 
 
 def upload(client: Client, content: str, *, mapping: str = "standard", name: str = "deals.csv") -> str:
