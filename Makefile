@@ -19,6 +19,11 @@ migrate: setup
 	$(PY) manage.py migrate --noinput
 
 DEMO_TENANTS := demo northwind
+# Where `make run` serves; links in the demo's printout and emails use the same address.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+export SITE_URL ?= http://$(HOST):$(PORT)
 
 run: migrate
 	$(PY) manage.py seed_demo --password "$${DEMO_PASSWORD:-demo-password-123}"
