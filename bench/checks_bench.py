@@ -242,7 +242,7 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE deals_deal")
 
     # A worker imports these once at start; a timing should not include pandas' and scipy's import.
-    import insights.selectors  # noqa: F401
+    import insights.selectors
     import insights.services  # noqa: F401
 
     first_s, first = timed_run(tenant=tenant, as_of=ANCHOR)
