@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -72,9 +73,9 @@ def candidates_apply(
 ) -> RuleOutcome:
     """Apply the rule's candidate set to its alerts; returns the counts. See the module docstring.
 
-    Two statements whatever the number of deals: the candidate query into a temporary table,
-    then one statement whose data-modifying CTEs resolve, refresh and insert against one read
-    of the rule's active alerts.
+    A few statements whatever the number of deals: the candidate query into a temporary table
+    (see :func:`_candidates_with_lazy_words`), then one statement whose data-modifying CTEs
+    resolve, refresh and insert against one read of the rule's active alerts.
     """
     params = {
         "tenant_id": tenant_id,
@@ -84,12 +85,20 @@ def candidates_apply(
         "now": now,
         "cooldown_start": now - dt.timedelta(days=cooldown_days),
     }
-    columns = ", ".join(CANDIDATE_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_CANDIDATES}")
         cursor.execute(
-            f"CREATE TEMP TABLE {_CANDIDATES} ({columns}) ON COMMIT DROP AS {query.sql}", query.params
+            "SELECT EXISTS (SELECT 1 FROM alerts_alert WHERE tenant_id = %s AND kind = %s"
+            " AND NOT (state = 'resolved'))",
+            [tenant_id, kind],
         )
+        if cursor.fetchone()[0]:
+            _candidates_with_lazy_words(cursor, query=query, tenant_id=tenant_id, kind=kind)
+        else:
+            columns = ", ".join(CANDIDATE_COLUMNS)
+            cursor.execute(
+                f"CREATE TEMP TABLE {_CANDIDATES} ({columns}) ON COMMIT DROP AS {query.sql}", query.params
+            )
         cursor.execute(f"INSERT INTO {RUN_DEALS} SELECT deal_id FROM {_CANDIDATES} WHERE deal_id IS NOT NULL")
         cursor.execute(_APPLY_SQL, params)
         row = cursor.fetchone()
@@ -103,6 +112,48 @@ def candidates_apply(
         still_open=still_open,
         resolved=resolved,
         unsnoozed=unsnoozed,
+    )
+
+
+_KEY_COLUMNS = ("dedup_key", "deal_id", "segment_dimension", "segment_value", "severity")
+
+
+def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id: int, kind: str) -> None:
+    """Fill the candidate table, building words and evidence only where they will be written.
+
+    Most candidates of a daily run already have their alert, unchanged; formatting a sentence
+    and a JSON document for each of them is most of a rule's cost. So the rule's query runs
+    once for keys and severities (PostgreSQL does not compute the unused columns of a
+    subquery), then again, filtered to the candidates with no active alert or a new severity,
+    for title, summary and evidence.
+    """
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE {_CANDIDATES} ON COMMIT DROP AS
+        SELECT {", ".join(f"q.{column}" for column in _KEY_COLUMNS)},
+               NULL::text AS title, NULL::text AS summary, NULL::jsonb AS evidence
+        FROM ({query.sql}) AS q ({", ".join(CANDIDATE_COLUMNS)})
+        """,
+        query.params,
+    )
+    cursor.execute(
+        f"""
+        UPDATE {_CANDIDATES} c
+           SET title = w.title, summary = w.summary, evidence = w.evidence
+          FROM (
+                SELECT q.dedup_key, q.title, q.summary, q.evidence
+                FROM ({query.sql}) AS q ({", ".join(CANDIDATE_COLUMNS)})
+                WHERE q.dedup_key IN (
+                    SELECT n.dedup_key FROM {_CANDIDATES} n
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM alerts_alert a
+                        WHERE a.tenant_id = %(engine_tenant_id)s AND a.kind = %(engine_kind)s
+                          AND NOT (a.state = 'resolved') AND a.dedup_key = n.dedup_key
+                          AND a.severity = n.severity))
+               ) w
+         WHERE c.dedup_key = w.dedup_key
+        """,
+        {**query.params, "engine_tenant_id": tenant_id, "engine_kind": kind},
     )
 
 
