@@ -1,7 +1,7 @@
 """Benchmark: HTTP under load — ``wrk`` against gunicorn (2 sync workers) on loopback.
 
-Three endpoints of the scoring bench's tenant (``--open-deals`` open deals, every one scored,
-plus 20,000 closed deals with history; the demo generator's), each for ``--seconds`` at
+Three endpoints of the diagnose bench's tenant (``--deals`` of the demo generator's deals, 90%
+closed with stage history, 10% open and every open deal scored), each for ``--seconds`` at
 ``--connections`` connections:
 
 * ``GET /deals/`` — the risk board's first page, signed in (session cookie);
@@ -19,9 +19,9 @@ API rate limit far above what the run sends: this measures the API, not its refu
 two workers and PostgreSQL share the machine's cores.
 
 Runs against a separate database (default ``bench_http`` on the embedded server, or
-``DATABASE_URL`` when set); loads, trains and scores the tenant on first use.
+``DATABASE_URL`` when set); loads and scores the tenant on first use.
 
-    .venv/bin/python bench/http_bench.py [--open-deals 1000000] [--seconds 60] [--connections 32] [--json]
+    .venv/bin/python bench/http_bench.py [--deals 1000000] [--seconds 60] [--connections 32] [--json]
 """
 
 from __future__ import annotations
@@ -85,33 +85,33 @@ def setup_django() -> None:
     django.setup()
 
 
-def tenant_prepare(*, open_deals: int) -> Any:
-    """The scoring bench's tenant (``open_deals`` open deals, scored), loaded and trained when missing."""
-    import scoring_bench
+def tenant_prepare(*, deals: int) -> Any:
+    """The diagnose bench's tenant with ``deals`` deals, every open deal scored (loaded when missing).
+
+    Scores come from the web risk-board bench's SQL (random probabilities, one model version):
+    the page's cost, not its truth, without training a model on 900,000 closed deals.
+    """
+    import diagnose_bench
+    import risk_board_bench
 
     from deals.models import Deal
-    from scoring.models import ModelVersion
-    from scoring.services import model_train
+    from scoring.models import CurrentScore
     from tenants.context import tenant_context
     from tenants.services import tenant_create
 
-    tenant = tenant_create(slug=f"bench-scoring-{open_deals}", name=f"Bench {open_deals:,} open deals")
+    tenant = tenant_create(slug=f"bench-{deals}", name=f"Bench {deals:,} deals")
     with tenant_context(tenant):
-        loaded = Deal.objects.count() != open_deals + scoring_bench.CLOSED_DEALS
+        loaded = Deal.objects.count() != deals
         if loaded:
             started = time.perf_counter()
-            scoring_bench.load(tenant_id=tenant.pk, open_deals=open_deals)
-            print(f"loaded deals in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    if loaded:
-        scoring_bench.vacuum()
-    with tenant_context(tenant):
-        if loaded or not ModelVersion.objects.filter(is_active=True).exists():
+            diagnose_bench.load(tenant_id=tenant.pk, deals_total=deals)
+            print(f"loaded {deals:,} deals in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        if CurrentScore.objects.count() != Deal.objects.filter(status="open").count():
             started = time.perf_counter()
-            version = model_train(rescore=True)
-            print(
-                f"trained and scored ({version.serving}) in {time.perf_counter() - started:.1f} s",
-                file=sys.stderr,
-            )
+            scored = risk_board_bench.score_open_deals(tenant_id=tenant.pk)
+            print(f"scored {scored:,} open deals in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if loaded:
+        diagnose_bench.vacuum()
     return tenant
 
 
@@ -302,11 +302,11 @@ def wrk_run(
     }
 
 
-def measure(*, open_deals: int, seconds: int, connections: int, workers: int = 2) -> dict[str, Any]:
+def measure(*, deals: int, seconds: int, connections: int, workers: int = 2) -> dict[str, Any]:
     """Prepare the tenant, start gunicorn, and load each endpoint in turn (Django already set up)."""
     from django.db import connection
 
-    tenant = tenant_prepare(open_deals=open_deals)
+    tenant = tenant_prepare(deals=deals)
     session, key, deal_id = credentials(tenant=tenant)
     from django.conf import settings
 
@@ -349,7 +349,7 @@ def measure(*, open_deals: int, seconds: int, connections: int, workers: int = 2
         "benchmark": "http",
         "database": database,
         "tenant": tenant.slug,
-        "open_deals": open_deals,
+        "deals": deals,
         "gunicorn_workers": workers,
         "connections": connections,
         "seconds_each": seconds,
@@ -362,7 +362,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--open-deals", type=int, default=1_000_000)
+    parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
@@ -377,7 +377,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     result = measure(
-        open_deals=args.open_deals,
+        deals=args.deals,
         seconds=args.seconds,
         connections=args.connections,
         workers=args.workers,
@@ -386,7 +386,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(
-        f"{args.open_deals:,} open deals, gunicorn {args.workers} workers, {args.connections} connections, "
+        f"{args.deals:,} deals, gunicorn {args.workers} workers, {args.connections} connections, "
         f"{args.seconds} s each"
     )
     for label, run in result["endpoints"].items():

@@ -35,6 +35,7 @@ import importlib
 import io
 import json
 import os
+import re
 import shlex
 import statistics
 import sys
@@ -133,6 +134,35 @@ def bench_main(module_name: str, argv: list[str]) -> tuple[dict[str, Any], str]:
         return json.loads(text), err.getvalue()
     except json.JSONDecodeError:
         return json.loads(text.splitlines()[-1]), err.getvalue()
+
+
+_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+# Statements of the benches' own loaders and resets (ORM deletes), left out of the profiles.
+_BENCH_SETUP = ("bench_load", "VACUUM", "ANALYZE ", "bench_pushed", 'DELETE FROM "')
+
+
+def bench_main_profiled(module_name: str, argv: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`bench_main` with every statement's time recorded; the statements that cost most.
+
+    Statements are grouped by their text with literals replaced by ``?`` (300 single-deal
+    rescorings are one group); the benches' own loading and resets are left out.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        result, _ = bench_main(module_name, argv)
+    groups: dict[str, dict[str, Any]] = {}
+    for query in captured.captured_queries:
+        sql = " ".join(query["sql"].split())
+        if any(marker in sql for marker in _BENCH_SETUP) or "set_config" in sql:
+            continue
+        key = _LITERALS.sub("?", sql)[:160]
+        group = groups.setdefault(key, {"statement": key, "calls": 0, "total_s": 0.0})
+        group["calls"] += 1
+        group["total_s"] += float(query["time"])
+    ranked = sorted(groups.values(), key=lambda group: -group["total_s"])[:6]
+    return result, [{**group, "total_s": round(group["total_s"], 2)} for group in ranked]
 
 
 def _seconds(value: float) -> str:
@@ -292,10 +322,11 @@ def area_diagnose(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
 
 
 def area_scoring(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
-    result, _ = bench_main(
+    result, profile = bench_main_profiled(
         "scoring_bench",
         ["--open-deals", str(settings.scale), "--single", str(settings.single_rescorings), "--json"],
     )
+    result["statement_profile"] = profile
     reference = float(result["reference_predict_plus_raw_copy"]["total_s"])
     steady = float(result["batch_steady_state"]["total_s"])
     first = float(result["batch_first_pass"]["total_s"])
@@ -335,7 +366,8 @@ def area_scoring(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
 
 
 def area_checks(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
-    result, _ = bench_main("checks_bench", ["--open-deals", str(settings.scale), "--json"])
+    result, profile = bench_main_profiled("checks_bench", ["--open-deals", str(settings.scale), "--json"])
+    result["statement_profile"] = profile
     rows = [
         Row(
             "checks",
@@ -359,7 +391,7 @@ def area_http(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     import http_bench
 
     result = http_bench.measure(
-        open_deals=settings.scale, seconds=settings.http_seconds, connections=settings.connections
+        deals=settings.scale, seconds=settings.http_seconds, connections=settings.connections
     )
     floor = next(iter(result["endpoints"].values()))
     rows = []
@@ -499,10 +531,22 @@ def run_section(record: dict[str, Any]) -> str:
         ]
     scoring = record["areas"].get("scoring", {}).get("result")
     if scoring:
-        steps = ", ".join(
-            f"{step} {seconds:.2f} s" for step, seconds in scoring["batch_steady_state"]["steps_s"].items()
-        )
-        lines += ["", f"scoring steady-state pass by step: {steps}."]
+        for label, key in (("first pass", "batch_first_pass"), ("steady-state pass", "batch_steady_state")):
+            steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in scoring[key]["steps_s"].items())
+            lines += ["", f"scoring {label} by step: {steps}."]
+    for name in ("scoring", "checks"):
+        area = record["areas"].get(name, {}).get("result")
+        if area and area.get("statement_profile"):
+            lines += [
+                "",
+                f"{name}: the statements that took longest over the whole bench script (every timed "
+                "run, plus any setup statement of the script itself):",
+                "",
+            ]
+            lines += [
+                f"- {group['total_s']:.2f} s in {group['calls']} call(s): `{group['statement'][:140]}…`"
+                for group in area["statement_profile"]
+            ]
     return "\n".join(lines) + "\n"
 
 
