@@ -43,6 +43,7 @@ class RuleOutcome:
     resolved: int = 0
     unsnoozed: int = 0
     note: str = ""
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -393,6 +394,7 @@ def alert_checks_run(
         if builder is None:
             report.rules.append(engine.RuleOutcome(kind=kind, evaluated=False, note="Not available."))
             continue
+        started = time.perf_counter()
         knobs = alert_rule_settings(rule=rule)
         query = builder(rule, knobs, as_of)
         note = ""
@@ -408,6 +410,7 @@ def alert_checks_run(
             now=now,
         )
         outcome.note = note
+        outcome.seconds = round(time.perf_counter() - started, 3)
         report.rules.append(outcome)
     report.deals_alerted = engine.run_deals_count()
     return report

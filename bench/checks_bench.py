@@ -280,6 +280,10 @@ def main() -> None:
         "first_run": {kind: outcome["created"] for kind, outcome in first["rules"].items()},  # type: ignore[union-attr]
         "next_day_created": {kind: outcome["created"] for kind, outcome in second["rules"].items()},  # type: ignore[union-attr]
         "rerun_created": again["created"],
+        "seconds_per_rule": {
+            name: {kind: outcome["seconds"] for kind, outcome in run["rules"].items()}  # type: ignore[union-attr]
+            for name, run in (("first", first), ("next_day", second), ("rerun", again))
+        },
         "share_alerted_first_run": first["share_alerted"],
         "load_average": Path("/proc/loadavg").read_text().split()[:3],
         "cores": os.cpu_count(),
@@ -294,6 +298,7 @@ def main() -> None:
             f"  alerts created on the first run: {result['first_run']} "
             f"({result['share_alerted_first_run']:.1%} of open deals flagged)\n"
             f"  created the next day: {result['next_day_created']}; on the rerun: {result['rerun_created']}\n"
+            f"  seconds per rule: {result['seconds_per_rule']}\n"
             f"  load average {' '.join(result['load_average'])} on {result['cores']} cores"
         )
 
