@@ -83,3 +83,35 @@ def test_every_member_sets_their_own_digest_frequency(viewer_client: Client, vie
     viewer_client.post(reverse("account_digest"), {"frequency": "off"})
     with tenant_context(tenant_a):
         assert DigestPreference.objects.get(user=viewer_a).frequency == "off"
+
+
+def test_an_admin_sets_rotates_and_removes_the_webhook(admin_client: Client, tenant_a):
+    from alerts.models import WebhookEndpoint
+
+    admin_client.post(
+        reverse("settings_webhook"),
+        {"url": "https://hooks.example.test/T1", "min_severity": "critical", "enabled": "on"},
+    )
+    with tenant_context(tenant_a):
+        endpoint = WebhookEndpoint.objects.get()
+    assert (endpoint.url, endpoint.min_severity, endpoint.enabled) == (
+        "https://hooks.example.test/T1",
+        "critical",
+        True,
+    )
+    assert endpoint.secret in admin_client.get(reverse("settings_alert_rules")).content.decode()
+    admin_client.post(reverse("settings_webhook"), {"action": "rotate"})
+    with tenant_context(tenant_a):
+        assert WebhookEndpoint.objects.get().secret != endpoint.secret
+    admin_client.post(reverse("settings_webhook"), {"action": "delete"})
+    with tenant_context(tenant_a):
+        assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_webhook_url_that_is_not_http_is_refused(admin_client: Client, tenant_a):
+    from alerts.models import WebhookEndpoint
+
+    response = admin_client.post(reverse("settings_webhook"), {"url": "ftp://x.test/"}, follow=True)
+    assert "Webhook:" in response.content.decode()
+    with tenant_context(tenant_a):
+        assert not WebhookEndpoint.objects.exists()

@@ -11,9 +11,16 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from alerts import rules as alert_rules
-from alerts.models import AlertRule, DigestFrequency
-from alerts.selectors import alert_rule_list, digest_frequency_for
-from alerts.services import alert_rule_settings, alert_rule_update, digest_preference_set
+from alerts.models import AlertRule, DigestFrequency, Severity, WebhookEndpoint
+from alerts.selectors import alert_rule_list, digest_frequency_for, webhook_get
+from alerts.services import (
+    alert_rule_settings,
+    alert_rule_update,
+    digest_preference_set,
+    webhook_delete,
+    webhook_secret_rotate,
+    webhook_set,
+)
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
 from web.decorators import tenant_admin_required, tenant_required
@@ -77,7 +84,38 @@ def _rule_rows() -> list[dict[str, Any]]:
 
 @tenant_admin_required
 def alert_rules_view(request: HttpRequest) -> HttpResponse:
-    return render_page(request, "web/admin/alert_rules.html", {"tab": "rules", "rows": _rule_rows()})
+    context = {
+        "tab": "rules",
+        "rows": _rule_rows(),
+        "webhook": webhook_get(),
+        "severities": Severity.choices,
+    }
+    return render_page(request, "web/admin/alert_rules.html", context)
+
+
+@tenant_admin_required
+@require_POST
+def webhook_save(request: HttpRequest) -> HttpResponse:
+    """Set, rotate the secret of, or remove the tenant's Slack-compatible webhook."""
+    action = request.POST.get("action", "save")
+    try:
+        if action == "delete":
+            webhook_delete()
+            messages.success(request, "Removed the webhook.")
+        elif action == "rotate":
+            webhook_secret_rotate()
+            messages.success(request, "The webhook has a new signing secret; update the receiver.")
+        else:
+            webhook_set(
+                url=request.POST.get("url", "").strip(),
+                enabled=request.POST.get("enabled") == "on",
+                min_severity=request.POST.get("min_severity", Severity.WARNING),
+            )
+            messages.success(request, "Saved the webhook.")
+    except (ValidationError, WebhookEndpoint.DoesNotExist) as problem:
+        text = " ".join(problem.messages) if isinstance(problem, ValidationError) else "No webhook yet."
+        messages.error(request, f"Webhook: {text}")
+    return redirect("settings_alert_rules")
 
 
 @tenant_admin_required
