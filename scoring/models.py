@@ -143,10 +143,10 @@ class DealScore(TenantOwned):
 class CurrentScore(TenantOwned):
     """The latest score of each scored deal, with the one before it (for score-drop alerts).
 
-    Kept narrow so the risk board and set-based alert checks never scan the score history. The
-    primary key (tenant, deal) is its only index: a batch rewrites a million rows, and the
-    board sorts open deals by probability through a left join from deals, which a probability
-    index would not serve.
+    Kept narrow so the risk board and set-based alert checks never scan the score history.
+    Two indexes only, as a batch rewrites a million rows: the primary key (tenant, deal) and
+    (tenant, probability), which the risk board walks for its riskiest-first pages
+    (web.selectors).
     """
 
     pk = models.CompositePrimaryKey("tenant", "deal")
@@ -170,6 +170,9 @@ class CurrentScore(TenantOwned):
     previous_probability = models.FloatField(null=True, blank=True)
     previous_band = models.CharField(max_length=8, choices=Band.choices, blank=True)
     scored_at = models.DateTimeField()
+
+    class Meta(TenantOwned.Meta):
+        indexes = [models.Index(fields=["tenant", "probability"], name="currentscore_tenant_prob")]
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.probability:.2f} ({self.band})"

@@ -27,6 +27,6 @@ def test_the_score_history_has_its_primary_key_and_one_tenant_led_index() -> Non
     assert _foreign_keys("scoring_dealscore") == 0
 
 
-def test_current_scores_have_only_their_tenant_and_deal_key() -> None:
-    assert _indexes("scoring_currentscore") == {"(tenant_id, deal_id)"}
+def test_current_scores_are_keyed_by_tenant_and_deal_and_indexed_by_probability() -> None:
+    assert _indexes("scoring_currentscore") == {"(tenant_id, deal_id)", "(tenant_id, probability)"}
     assert _foreign_keys("scoring_currentscore") == 0
