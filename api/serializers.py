@@ -179,6 +179,13 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(self.initial_data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            # A form field sent twice would otherwise silently keep its last value.
+            if hasattr(self.initial_data, "getlist"):
+                repeated = sorted(
+                    name for name in self.initial_data if len(self.initial_data.getlist(name)) > 1
+                )
+                if repeated:
+                    raise serializers.ValidationError({name: ["Give this field once."] for name in repeated})
         return attrs
 
 
