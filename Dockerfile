@@ -15,6 +15,7 @@ COPY . .
 # collectstatic needs settings but no database: DATABASE_URL is a placeholder at build time.
 RUN DATABASE_URL=postgresql://build@localhost/build SECRET_KEY=build python manage.py collectstatic --noinput
 
+RUN mkdir -p /app/.local && chown salesintel:salesintel /app/.local
 USER salesintel
 EXPOSE 8000
 CMD ["gunicorn", "salesintel.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
