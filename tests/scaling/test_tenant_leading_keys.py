@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 
-from bench.common import foreign_key_columns
 from tenants.rls import tenant_owned_models
 
 pytestmark = pytest.mark.django_db
@@ -77,8 +76,19 @@ def indexes_of(tables: list[str]) -> list[IndexInfo]:
 
 
 def foreign_keys(tables: list[str]) -> set[tuple[str, str]]:
+    """(table, column) of every single-column foreign key on ``tables``."""
     with connection.cursor() as cursor:
-        return foreign_key_columns(cursor, tables)
+        cursor.execute(
+            """
+            SELECT t.relname, a.attname
+            FROM pg_constraint c
+            JOIN pg_class t ON t.oid = c.conrelid
+            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 AND t.relname = ANY(%s)
+            """,
+            [tables],
+        )
+        return set(cursor.fetchall())
 
 
 def index_exception_reason(
