@@ -44,6 +44,38 @@ def _database_url(name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def deal_rows_frame(frame: pd.DataFrame, *, tenant_id: int, rep_ids: dict[str, int]) -> pd.DataFrame:
+    """The demo generator's frame as ``deals_deal`` rows, ready for a bulk COPY.
+
+    ``frame`` is ``deals.demo.generate_deals`` output; ``rep_ids`` maps CRM rep ids to Rep pks.
+    """
+    now = dt.datetime.now(dt.UTC).isoformat()
+    return pd.DataFrame(
+        {
+            "tenant_id": tenant_id,
+            "crm_id": frame["deal_id"],
+            "name": frame["deal_name"],
+            "created_date": frame["created_date"].dt.date,
+            "closed_date": frame["closed_date"].dt.date,
+            "expected_close_date": frame["expected_close_date"].dt.date,
+            "rep_id": frame["sales_rep_id"].map(rep_ids),
+            "industry": frame["industry"],
+            "region": frame["region"],
+            "product_type": frame["product_type"],
+            "lead_source": frame["lead_source"],
+            "stage": frame["deal_stage"],
+            "stage_entered_date": frame["stage_entered_date"].dt.date,
+            "amount": frame["deal_amount"],
+            "currency": "USD",
+            "status": frame["outcome"].map({"Won": "won", "Lost": "lost"}).fillna("open"),
+            "sales_cycle_days": frame["sales_cycle_days"],
+            "extra": "{}",
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+
+
 def _copy_frame(cursor: psycopg.Cursor, table: str, columns: list[str], frame: pd.DataFrame) -> None:
     """COPY ``frame``'s ``columns`` into ``table`` through a temporary table (other benches use it too).
 
@@ -81,31 +113,7 @@ def load(*, tenant_id: int, deals_total: int) -> None:
     )
     rep_ids = {rep.crm_id: rep.pk for rep in reps}
     now = dt.datetime.now(dt.UTC).isoformat()
-    status = frame["outcome"].map({"Won": "won", "Lost": "lost"}).fillna("open")
-    deals = pd.DataFrame(
-        {
-            "tenant_id": tenant_id,
-            "crm_id": frame["deal_id"],
-            "name": frame["deal_name"],
-            "created_date": frame["created_date"].dt.date,
-            "closed_date": frame["closed_date"].dt.date,
-            "expected_close_date": frame["expected_close_date"].dt.date,
-            "rep_id": frame["sales_rep_id"].map(rep_ids),
-            "industry": frame["industry"],
-            "region": frame["region"],
-            "product_type": frame["product_type"],
-            "lead_source": frame["lead_source"],
-            "stage": frame["deal_stage"],
-            "stage_entered_date": frame["stage_entered_date"].dt.date,
-            "amount": frame["deal_amount"],
-            "currency": "USD",
-            "status": status,
-            "sales_cycle_days": frame["sales_cycle_days"],
-            "extra": "{}",
-            "created_at": now,
-            "updated_at": now,
-        }
-    )
+    deals = deal_rows_frame(frame, tenant_id=tenant_id, rep_ids=rep_ids)
     with connection.cursor() as cursor:
         _copy_frame(cursor.cursor, "deals_deal", list(deals.columns), deals)
         cursor.execute("SELECT crm_id, id FROM deals_deal WHERE tenant_id = %s", [tenant_id])

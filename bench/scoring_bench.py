@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from diagnose_bench import _copy_frame, _database_url  # noqa: E402 (one COPY helper for every bench)
+from diagnose_bench import _copy_frame, _database_url, deal_rows_frame  # noqa: E402 (one COPY helper for every bench)
 
 ANCHOR = dt.date(2025, 11, 15)
 CLOSED_DEALS = 20_000
@@ -63,30 +63,7 @@ def load(*, tenant_id: int, open_deals: int) -> None:
     )
     rep_ids = {rep.crm_id: rep.pk for rep in created}
     now = dt.datetime.now(dt.UTC).isoformat()
-    deals = pd.DataFrame(
-        {
-            "tenant_id": tenant_id,
-            "crm_id": frame["deal_id"],
-            "name": frame["deal_name"],
-            "created_date": frame["created_date"].dt.date,
-            "closed_date": frame["closed_date"].dt.date,
-            "expected_close_date": frame["expected_close_date"].dt.date,
-            "rep_id": frame["sales_rep_id"].map(rep_ids),
-            "industry": frame["industry"],
-            "region": frame["region"],
-            "product_type": frame["product_type"],
-            "lead_source": frame["lead_source"],
-            "stage": frame["deal_stage"],
-            "stage_entered_date": frame["stage_entered_date"].dt.date,
-            "amount": frame["deal_amount"],
-            "currency": "USD",
-            "status": frame["outcome"].map({"Won": "won", "Lost": "lost"}).fillna("open"),
-            "sales_cycle_days": frame["sales_cycle_days"],
-            "extra": "{}",
-            "created_at": now,
-            "updated_at": now,
-        }
-    )
+    deals = deal_rows_frame(frame, tenant_id=tenant_id, rep_ids=rep_ids)
     with connection.cursor() as cursor:
         _copy_frame(cursor.cursor, "deals_deal", list(deals.columns), deals)
         cursor.execute("SELECT crm_id, id FROM deals_deal WHERE tenant_id = %s", [tenant_id])
