@@ -88,6 +88,8 @@ def candidates_apply(
     }
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_CANDIDATES}")
+        for statement in query.setup:
+            cursor.execute(statement, query.params)
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM alerts_alert WHERE tenant_id = %s AND kind = %s"
             " AND NOT (state = 'resolved'))",
@@ -100,6 +102,7 @@ def candidates_apply(
             cursor.execute(
                 f"CREATE TEMP TABLE {_CANDIDATES} ({columns}) ON COMMIT DROP AS {query.sql}", query.params
             )
+            _candidates_analyze(cursor)
         cursor.execute(f"INSERT INTO {RUN_DEALS} SELECT deal_id FROM {_CANDIDATES} WHERE deal_id IS NOT NULL")
         cursor.execute(_APPLY_SQL, params)
         row = cursor.fetchone()
@@ -114,6 +117,18 @@ def candidates_apply(
         resolved=resolved,
         unsnoozed=unsnoozed,
     )
+
+
+def _candidates_analyze(cursor: Any) -> None:
+    """Give the candidate table statistics before anything joins it.
+
+    The statements that follow join the candidates to the rule's alerts (and, for words, to
+    the rule's query again). A table that was never analyzed has no statistics, and a
+    candidate query whose filter the planner cannot estimate reports a handful of rows; either
+    could make a nested loop over tens of thousands of candidates. ANALYZE samples at most
+    30,000 rows: tens of milliseconds at 160,000 candidates.
+    """
+    cursor.execute(f"ANALYZE {_CANDIDATES}")
 
 
 _KEY_COLUMNS = ("dedup_key", "deal_id", "segment_dimension", "segment_value", "severity")
@@ -137,6 +152,7 @@ def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id
         """,
         query.params,
     )
+    _candidates_analyze(cursor)
     cursor.execute(
         f"""
         UPDATE {_CANDIDATES} c
