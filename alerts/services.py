@@ -35,6 +35,7 @@ from alerts.models import (
     WebhookEndpoint,
     new_webhook_secret,
 )
+from alerts.webhook_targets import WebhookTargetRefused, webhook_url_check
 from deals.models import Deal, DealStatus
 from tenants.context import require_tenant_id
 
@@ -534,15 +535,19 @@ def digest_preference_set(*, user: AbstractBaseUser, frequency: str) -> DigestPr
 def webhook_set(*, url: str, enabled: bool = True, min_severity: str = Severity.WARNING) -> WebhookEndpoint:
     """Create or change the tenant's webhook (one per tenant); a new one gets a fresh secret.
 
-    Raises ValidationError for a URL that is not http(s) or an unknown severity.
+    Raises ValidationError for a URL that is not http(s), that points (or resolves) to an
+    address the webhook may not reach (private, loopback, link-local, ...; see
+    alerts.webhook_targets), or an unknown severity.
     """
     endpoint = WebhookEndpoint.objects.first() or WebhookEndpoint(secret=new_webhook_secret())
     endpoint.url = url
     endpoint.enabled = enabled
     endpoint.min_severity = min_severity
     endpoint.full_clean(exclude=["tenant"])
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValidationError({"url": "Use an http:// or https:// URL."})
+    try:
+        webhook_url_check(url)
+    except WebhookTargetRefused as error:
+        raise ValidationError({"url": str(error)}) from error
     endpoint.save()
     return endpoint
 

@@ -5,16 +5,21 @@ Signature (same scheme as Slack's request signing): headers ``X-Salesintel-Times
 seconds) and ``X-Salesintel-Signature: v1=<hex>`` where ``<hex>`` is HMAC-SHA256 with the
 tenant's secret over ``v1:<timestamp>:<raw body>``. Receivers recompute it with
 :func:`signature_for` and reject stale timestamps. docs/alerts.md shows a verifier.
+
+Delivery goes only to public addresses (alerts.webhook_targets): the host is resolved and
+checked at each delivery, the connection is made to the checked address (TLS still verifies
+the certificate against the host name), and redirects are not followed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +28,12 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from alerts.models import Alert, AlertState, Severity, WebhookEndpoint
+from alerts.webhook_targets import (
+    WebhookTarget,
+    WebhookTargetRefused,
+    WebhookTargetUnresolved,
+    webhook_target_resolve,
+)
 
 SIGNATURE_VERSION = "v1"
 TIMEOUT_SECONDS = 10
@@ -95,30 +106,84 @@ def payload_for(*, alerts: Sequence[Alert], tenant_name: str, more: int = 0) -> 
     return {"text": text, "blocks": blocks}
 
 
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a checked address; the Host header still names the URL's host."""
+
+    def __init__(self, target: WebhookTarget, address: str, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a checked address; SNI and certificate verification use the URL's host."""
+
+    def __init__(self, target: WebhookTarget, address: str, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = address
+        self.tls = ssl.create_default_context()
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _post_to_target(*, target: WebhookTarget, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the first checked address that accepts a connection; returns the HTTP status."""
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    last_error: OSError | None = None
+    for address in target.addresses:
+        connection = connection_class(target, address, TIMEOUT_SECONDS)
+        try:
+            connection.connect()
+        except OSError as error:  # refused, unreachable, timed out, TLS failure: try the next
+            last_error = error
+            connection.close()
+            continue
+        try:
+            connection.request("POST", target.path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            return int(response.status)
+        finally:
+            connection.close()
+    raise ConnectionError(f"no address of {target.host} accepted a connection: {last_error}")
+
+
 def webhook_post(*, endpoint: WebhookEndpoint, payload: dict[str, object]) -> int:
-    """POST the signed payload; returns the HTTP status or raises WebhookTransient/PermanentError."""
+    """POST the signed payload; returns the HTTP status or raises WebhookTransient/PermanentError.
+
+    The URL is checked again here (alerts.webhook_targets): a target that is no longer allowed,
+    e.g. a name now resolving to a private address, is a permanent error and nothing is sent.
+    A redirect (3xx) is not followed and counts as a refusal.
+    """
+    try:
+        target = webhook_target_resolve(endpoint.url)
+    except WebhookTargetRefused as error:
+        raise WebhookPermanentError(str(error)) from error
+    except WebhookTargetUnresolved as error:
+        raise WebhookTransientError(f"webhook unreachable: {error}") from error
     body = json.dumps(payload, ensure_ascii=False).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(  # noqa: S310 (the URL is an http(s) URLField, validated on save)
-        endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "salesintel-webhook/1",
-            "X-Salesintel-Timestamp": str(timestamp),
-            "X-Salesintel-Signature": signature_for(secret=endpoint.secret, timestamp=timestamp, body=body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "salesintel-webhook/1",
+        "X-Salesintel-Timestamp": str(timestamp),
+        "X-Salesintel-Signature": signature_for(secret=endpoint.secret, timestamp=timestamp, body=body),
+    }
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        if error.code == 429 or error.code >= 500:
-            raise WebhookTransientError(f"HTTP {error.code} from the webhook") from error
-        raise WebhookPermanentError(f"HTTP {error.code} from the webhook") from error
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        status = _post_to_target(target=target, body=body, headers=headers)
+    except (OSError, http.client.HTTPException) as error:
         raise WebhookTransientError(f"webhook unreachable: {error}") from error
+    if status == 429 or status >= 500:
+        raise WebhookTransientError(f"HTTP {status} from the webhook")
+    if 300 <= status < 400:
+        raise WebhookPermanentError(f"HTTP {status} from the webhook (redirects are not followed)")
+    if status >= 400:
+        raise WebhookPermanentError(f"HTTP {status} from the webhook")
+    return status
 
 
 def pending_alerts(*, endpoint: WebhookEndpoint) -> list[Alert]:

@@ -33,15 +33,20 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A webhook receiver that answers with the queued statuses (then 200) and records requests."""
+def receiver(settings) -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that answers with the queued statuses (then 200) and
+    records requests. Loopback targets are refused by default, so this enables them."""
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
     state = Receiver(url="")
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.requests.append((dict(self.headers), body))
-            self.send_response(state.statuses.pop(0) if state.statuses else 200)
+            status = state.statuses.pop(0) if state.statuses else 200
+            self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/elsewhere")
             self.end_headers()
 
         def log_message(self, *args: object) -> None:
@@ -144,7 +149,8 @@ def test_a_client_error_is_recorded_on_the_endpoint_and_the_alerts_stay_pending(
     assert Alert.objects.filter(notified_at__isnull=True).count() == 2
 
 
-def test_an_unreachable_webhook_raises_a_transient_error(in_tenant_a):
+def test_an_unreachable_webhook_raises_a_transient_error(in_tenant_a, settings):
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
     endpoint = WebhookEndpoint(url="http://127.0.0.1:9/unreachable", secret="s")
 
     with pytest.raises(WebhookTransientError):

@@ -365,7 +365,9 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def webhook_receiver() -> Iterator[Callable[[], list[bytes]]]:
+def webhook_receiver(settings: Any) -> Iterator[Callable[[], list[bytes]]]:
+    # Webhooks refuse loopback targets unless this is set (alerts.webhook_targets).
+    settings.ALERT_WEBHOOK_ALLOW_PRIVATE = True
     server = http.server.HTTPServer(("127.0.0.1", 0), _Capture)
     _Capture.bodies = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
