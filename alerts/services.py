@@ -36,7 +36,6 @@ from alerts.models import (
     new_webhook_secret,
 )
 from alerts.webhook_targets import WebhookTargetRefused, webhook_url_check
-from deals.models import Deal, DealStatus
 from tenants.context import require_tenant_id
 
 logger = logging.getLogger(__name__)
@@ -212,12 +211,9 @@ def _cycle_breach_candidates(
     from insights.selectors import winning_cycle_days
 
     closed_from = as_of - dt.timedelta(days=threshold_lookback_days())
-    # Indexed existence check: insights' aggregate has nothing to say about an empty window.
-    if not Deal.objects.filter(
-        status=DealStatus.WON, closed_date__gte=closed_from, closed_date__lt=as_of
-    ).exists():
-        return "No won deals yet to know the typical winning cycle."
     stats = winning_cycle_days(closed_from=closed_from, closed_before=as_of, dimensions=segment_dimensions())
+    if not stats:  # insights: empty when no deal was won in the window
+        return "No won deals yet to know the typical winning cycle."
     thresholds = _segment_thresholds_from_rows(
         ((key, (stat.median_days, stat.n_won)) for key, stat in stats.items()),
         with_stage=False,

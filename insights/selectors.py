@@ -319,6 +319,9 @@ def winning_cycle_days(
     combination of ``dimensions`` (keys are value tuples in ``dimensions`` order, raw values:
     rep ids for ``rep``, band numbers for ``size_band`` with bands from that window). One
     query. Callers apply their own minimum sample using ``n_won``.
+
+    Empty (``{}``, not even the ``()`` key) when no deal with a known cycle was won in the
+    window: there is no typical winning cycle to report, and no segment has a zero-count entry.
     """
     by_set = winning_cycle_by_dimension_set(
         closed_from=closed_from,

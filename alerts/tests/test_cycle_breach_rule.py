@@ -64,3 +64,14 @@ def test_closed_deals_are_never_checked(won_history):
     alert_checks_run(as_of=AS_OF)
 
     assert cycle_alerts() == []
+
+
+def test_a_tenant_with_no_won_deals_gets_no_cycle_alerts_and_the_report_says_why(in_tenant_a):
+    deal_create(created=days_before(400), stage="Qualified")
+
+    report = alert_checks_run(as_of=AS_OF)
+
+    outcome = next(outcome for outcome in report.rules if outcome.kind == "cycle_breach")
+    assert outcome.note == "No won deals yet to know the typical winning cycle."
+    assert (outcome.candidates, outcome.created) == (0, 0)
+    assert cycle_alerts() == []

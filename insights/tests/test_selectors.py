@@ -109,3 +109,22 @@ def test_segment_metrics_of_one_tenant_never_include_another_tenants_deals(
             closed_from=dt.date(2024, 6, 1), closed_before=dt.date(2024, 7, 1), dimension_sets=[()]
         )
     assert [(row["n"], row["won"]) for row in rows] == [(3, 0)]
+
+
+@pytest.mark.parametrize("dimensions", [(), ("product_type",), ("size_band",), ("industry", "size_band")])
+def test_winning_cycle_of_a_tenant_with_no_won_deals_is_empty(in_tenant_a: Tenant, dimensions) -> None:
+    deals_create([DealSpec(JUNE, status="lost", cycle_days=40), DealSpec(None)])  # lost and open only
+
+    cycles = selectors.winning_cycle_days(
+        closed_from=dt.date(2024, 1, 1), closed_before=dt.date(2024, 7, 1), dimensions=dimensions
+    )
+
+    assert cycles == {}
+
+
+def test_winning_cycle_of_a_tenant_with_no_deals_at_all_is_empty(in_tenant_a: Tenant) -> None:
+    cycles = selectors.winning_cycle_days(
+        closed_from=dt.date(2024, 1, 1), closed_before=dt.date(2024, 7, 1), dimensions=["size_band"]
+    )
+
+    assert cycles == {}
