@@ -27,6 +27,8 @@ from django.db import connection
 from alerts.rules import CANDIDATE_COLUMNS, CandidateQuery
 
 _CANDIDATES = "alert_candidates"
+# The candidates whose alert is missing or changes severity: the only ones that need words.
+_NEED_WORDS = "alert_candidates_need_words"
 RUN_DEALS = "alert_run_deals"
 
 
@@ -141,7 +143,7 @@ def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id
     and a JSON document for each of them is most of a rule's cost. So the rule's query runs
     once for keys and severities (PostgreSQL does not compute the unused columns of a
     subquery), then again, filtered to the candidates with no active alert or a new severity,
-    for title, summary and evidence.
+    for title, summary and evidence — and not at all when there are none.
     """
     cursor.execute(
         f"""
@@ -153,6 +155,26 @@ def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id
         query.params,
     )
     _candidates_analyze(cursor)
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_NEED_WORDS}")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE {_NEED_WORDS} ON COMMIT DROP AS
+        SELECT n.dedup_key FROM {_CANDIDATES} n
+        WHERE NOT EXISTS (
+            SELECT 1 FROM alerts_alert a
+            WHERE a.tenant_id = %(engine_tenant_id)s AND a.kind = %(engine_kind)s
+              AND NOT (a.state = 'resolved') AND a.dedup_key = n.dedup_key
+              AND a.severity = n.severity)
+        """,
+        {"engine_tenant_id": tenant_id, "engine_kind": kind},
+    )
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_NEED_WORDS})")
+    if not cursor.fetchone()[0]:
+        # Every candidate already has its alert at this severity (a steady day, a rerun): the
+        # second pass over the rule's query would build words for nothing.
+        cursor.execute(f"DROP TABLE {_NEED_WORDS}")
+        return
+    cursor.execute(f"ANALYZE {_NEED_WORDS}")
     cursor.execute(
         f"""
         UPDATE {_CANDIDATES} c
@@ -160,18 +182,13 @@ def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id
           FROM (
                 SELECT q.dedup_key, q.title, q.summary, q.evidence
                 FROM ({query.sql}) AS q ({", ".join(CANDIDATE_COLUMNS)})
-                WHERE q.dedup_key IN (
-                    SELECT n.dedup_key FROM {_CANDIDATES} n
-                    WHERE NOT EXISTS (
-                        SELECT 1 FROM alerts_alert a
-                        WHERE a.tenant_id = %(engine_tenant_id)s AND a.kind = %(engine_kind)s
-                          AND NOT (a.state = 'resolved') AND a.dedup_key = n.dedup_key
-                          AND a.severity = n.severity))
+                WHERE q.dedup_key IN (SELECT n.dedup_key FROM {_NEED_WORDS} n)
                ) w
          WHERE c.dedup_key = w.dedup_key
         """,
-        {**query.params, "engine_tenant_id": tenant_id, "engine_kind": kind},
+        query.params,
     )
+    cursor.execute(f"DROP TABLE {_NEED_WORDS}")
 
 
 # Dedup keys start with the rule's kind, so "same kind" and "same rule" select the same alerts;
