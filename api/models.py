@@ -84,6 +84,9 @@ class ImportJob(TenantOwned):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the worker's task was last handed to the broker; empty while the broker was down
+    # (api.tasks.import_jobs_requeue sends those again).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

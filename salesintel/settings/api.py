@@ -18,6 +18,14 @@ API_MAX_JSON_BYTES = env_int("API_MAX_JSON_BYTES", 16 * 1024 * 1024)
 API_IMPORT_INLINE_MAX_BYTES = env_int("API_IMPORT_INLINE_MAX_BYTES", 2 * 1024 * 1024)
 # Queued uploads wait here for the worker; web and worker must share it (a volume in compose).
 IMPORT_SPOOL_DIR = env_str("IMPORT_SPOOL_DIR", str(LOCAL_DIR / "import-spool"))
+# The web import wizard keeps an upload here (per tenant) between its steps; shared likewise.
+WEB_UPLOAD_DIR = env_str("WEB_UPLOAD_DIR", str(LOCAL_DIR / "uploads"))
+# A queued import whose task never reached the broker (it was down) is sent again after this
+# long; one sent this long ago and still queued is sent again too (a restarted broker may have
+# lost it). Beat runs the check every IMPORT_REQUEUE_EVERY_SECONDS (api.tasks.import_jobs_requeue).
+IMPORT_REQUEUE_AFTER_SECONDS = env_int("IMPORT_REQUEUE_AFTER_SECONDS", 60)
+IMPORT_RESEND_AFTER_SECONDS = env_int("IMPORT_RESEND_AFTER_SECONDS", 30 * 60)
+IMPORT_REQUEUE_EVERY_SECONDS = env_int("IMPORT_REQUEUE_EVERY_SECONDS", 60)
 API_THROTTLE_RATES = {
     "api_key": env_str("API_THROTTLE_RATE_KEY", "600/min"),
     "user": env_str("API_THROTTLE_RATE_USER", "600/min"),

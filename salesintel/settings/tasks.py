@@ -66,6 +66,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         # A tick that waited longer than one interval is superseded by the next one.
         "options": {"expires": float(ALERTS_TICK_SECONDS)},
     },
+    # Queued API imports whose task never reached the broker (it was down) are sent again.
+    "api-import-jobs-requeue": {
+        "task": "api.import_jobs_requeue",
+        "schedule": float(env_int("IMPORT_REQUEUE_EVERY_SECONDS", 60)),
+        "options": {"expires": float(env_int("IMPORT_REQUEUE_EVERY_SECONDS", 60))},
+    },
 }
 
 # Per-queue routing (docs/scaling.md): scoring, the alert checks and digests can each get their

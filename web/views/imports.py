@@ -8,14 +8,19 @@ The wizard's state lives in the session, so an upload is visible only to the adm
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from celery.result import AsyncResult
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
 from deals.mapping import PRESETS, MappingError, mapping_from_json, mapping_resolve
 from deals.models import FieldMapping
@@ -27,7 +32,13 @@ from web.forms import ImportUploadForm, MappingNameForm
 from web.rendering import render_page
 from web.tasks import PROGRESS, import_upload
 
+logger = logging.getLogger(__name__)
+
 SESSION_KEY = "web_imports"
+# What sending a task or reading its result raises while Redis is down.
+BROKER_ERRORS = (BrokerError, RedisError, ConnectionError, TimeoutError)
+SEND_LOCK_SECONDS = 30
+BROKER_CHECK_SECONDS = 1.0
 # Reading and checking rows is most of the work; the set-based write is the last stretch.
 READ_SHARE = 0.9
 
@@ -83,6 +94,7 @@ def import_upload_view(request: HttpRequest) -> HttpResponse:
         "base": form.cleaned_data["mapping"],
         "spec": None,
         "jobs": {},
+        "pending": [],
     }
     _save(request)
     return redirect("settings_import_map", upload_id=upload_id)
@@ -165,18 +177,67 @@ def import_map(request: HttpRequest, upload_id: str) -> HttpResponse:
 
 
 def _start(request: HttpRequest, upload_id: str, entry: dict[str, Any], *, dry_run: bool) -> None:
-    # A saved mapping goes by its name (the import history shows it); otherwise the spec itself.
-    mapping: str | dict[str, Any] = entry["mapping_name"] or entry["spec"]
-    result = import_upload.delay(
-        request.tenant.pk,  # type: ignore[attr-defined]
-        path=entry["path"],
-        file_name=entry["file_name"],
-        mapping=mapping,
-        user_id=request.user.pk,
-        dry_run=dry_run,
-    )
-    entry["jobs"]["dry_run" if dry_run else "import"] = result.id
+    """Give the job its task id now and send it; with the broker down it stays pending.
+
+    The page shows a pending job as queued, and every poll of the status page sends the
+    session's pending jobs again (_send_pending) until the broker takes them.
+    """
+    kind = "dry_run" if dry_run else "import"
+    entry["jobs"][kind] = uuid.uuid4().hex
+    entry.setdefault("pending", []).append(kind)
+    _send_pending(request, entry)
     _save(request)
+
+
+def _redis_reachable() -> bool:
+    """Whether the broker and the result backend answer now (one quick connection each).
+
+    Asked before sending: with the result backend down, Celery's send blocks ~20 s while it
+    retries subscribing to the task's result, then raises.
+    """
+    try:
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=BROKER_CHECK_SECONDS)
+        client = getattr(celery_app.backend, "client", None)
+        if client is not None:
+            client.ping()
+    except (*BROKER_ERRORS, OSError) as error:
+        logger.warning("broker or result backend unavailable (%s): import wizard jobs stay pending", error)
+        return False
+    return True
+
+
+def _send_pending(request: HttpRequest, entry: dict[str, Any]) -> None:
+    """Send each of ``entry``'s unsent jobs under its task id; keep the ones the broker refuses."""
+    if not entry.get("pending") or not _redis_reachable():
+        return
+    for kind in list(entry["pending"]):
+        task_id = entry["jobs"][kind]
+        # Two polls at once must not both send it (the import deletes its upload when done).
+        # A cache that is down holds no claim (add is False, get is None): send anyway.
+        claim = f"web-import-send:{task_id}"
+        if not cache.add(claim, 1, timeout=SEND_LOCK_SECONDS) and cache.get(claim) is not None:
+            continue
+        # A saved mapping goes by its name (the import history shows it); otherwise the spec.
+        mapping: str | dict[str, Any] = entry["mapping_name"] or entry["spec"]
+        try:
+            import_upload.apply_async(
+                args=[request.tenant.pk],  # type: ignore[attr-defined]
+                kwargs={
+                    "path": entry["path"],
+                    "file_name": entry["file_name"],
+                    "mapping": mapping,
+                    "user_id": request.user.pk,
+                    "dry_run": kind == "dry_run",
+                },
+                task_id=task_id,
+            )
+        except BROKER_ERRORS:
+            logger.warning("broker unavailable: import wizard job %s stays pending", task_id, exc_info=True)
+            cache.delete(claim)
+            continue
+        entry["pending"].remove(kind)
+        _save(request)
 
 
 @tenant_admin_required
@@ -195,8 +256,12 @@ def job_progress(task_id: str, *, tenant_id: int) -> dict[str, Any]:
     Raises Http404 when the job's result names another tenant.
     """
     result = AsyncResult(task_id, app=celery_app)
-    state = result.state
-    info = result.info if isinstance(result.info, dict) else {}
+    try:
+        state = result.state
+        info = result.info if isinstance(result.info, dict) else {}
+    except BROKER_ERRORS:
+        # The result backend (Redis) is down: the job waits, as far as anyone can tell.
+        return {"phase": "queued", "percent": 0}
     if info.get("tenant_id", tenant_id) != tenant_id:
         raise Http404("No such job.")
     if state == "SUCCESS":
@@ -214,6 +279,8 @@ def job_progress(task_id: str, *, tenant_id: int) -> dict[str, Any]:
 
 def _status_context(request: HttpRequest, upload_id: str) -> dict[str, Any]:
     entry = _upload(request, upload_id)
+    if entry.get("pending"):
+        _send_pending(request, entry)
     tenant_id = request.tenant.pk  # type: ignore[attr-defined]
     kind = "import" if "import" in entry["jobs"] else "dry_run"
     job = job_progress(entry["jobs"][kind], tenant_id=tenant_id) if entry["jobs"] else None
