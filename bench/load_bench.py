@@ -1,17 +1,19 @@
 """Load run: mixed page and API traffic at 32 connections against gunicorn on loopback.
 
-Issue 9's long run (the bounded smoke is tests/load/test_load_smoke.py). It uses the development
-database (or ``DATABASE_URL``) with the demo tenant (``manage.py seed_demo`` runs first when the
-tenant is missing), collects static files, starts gunicorn (2 gthread workers × 16 threads) on a
+Issue 9's long run (the bounded smoke is tests/load/test_load_smoke.py). It uses its own
+database ``--database`` (default ``bench_load``, created and migrated on first use on the
+embedded server or ``DATABASE_URL``'s) with the demo tenant (``manage.py seed_demo`` runs first
+when the tenant is missing), collects static files, starts gunicorn (2 gthread workers × 16 threads) on a
 free loopback port with production settings (``DEBUG=0``), and for ``--seconds`` sends requests
 from ``--connections`` client threads, each cycling through the pages (diagnosis, risk board, a
 deal, alerts, reps, segments, the CSV export) signed in as the demo admin and the API (deal list,
 a deal, alerts) with a read key. Run ``make migrate`` first. Reports requests, errors, latency
 percentiles, throughput, the gunicorn processes' RSS and the database's connection count before
-and after, to stdout and ``bench/out/load_bench.json``. Exit status 1 when any request failed or
-connections leaked.
+and after, and the 1-minute load average, to stdout and ``bench/out/load_bench.json``. Errors
+are counted by kind (5xx, other non-200 statuses, timeouts, connection errors). Exit status 1
+when any request failed or connections leaked.
 
-    .venv/bin/python bench/load_bench.py [--seconds 60] [--connections 32]
+    .venv/bin/python bench/load_bench.py [--seconds 60] [--connections 32] [--database bench_load]
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def prepare() -> dict[str, Any]:
+def prepare(database: str) -> dict[str, Any]:
     """Demo tenant, a read key, a deal id, and the database URL for gunicorn."""
+    from bench.common import database_url
+
+    os.environ["DATABASE_URL"] = database_url(database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesintel.settings")
     import django
 
@@ -50,13 +55,14 @@ def prepare() -> dict[str, Any]:
     from django.conf import settings
     from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)
     from api.services import api_key_create
     from deals.demo_seed import DEMO_ADMIN_EMAIL, DEMO_PASSWORD
     from deals.models import Deal, DealStatus
     from tenants.context import tenant_context
     from tenants.models import Tenant
 
-    # The schema is current (make bench runs migrate first); only the demo data may be missing.
+    # Only the demo data may be missing (the schema was migrated just now).
     if not Tenant.objects.filter(slug="demo").exists():
         call_command("seed_demo")
     tenant = Tenant.objects.get(slug="demo")
@@ -70,7 +76,7 @@ def prepare() -> dict[str, Any]:
         "password": DEMO_PASSWORD,
         "key": key,
         "deal_id": deal_id,
-        "database_url": os.environ.get("DATABASE_URL") or worker_database_url(),
+        "database_url": worker_database_url(),
         "database_name": settings.DATABASES["default"]["NAME"],
     }
 
@@ -163,8 +169,9 @@ def run(url: str, setup: dict[str, Any], seconds: float, connections: int) -> di
     ]
     deadline = time.monotonic() + seconds
 
-    def client(number: int) -> tuple[list[float], list[str]]:
-        latencies, errors = [], []
+    def client(number: int) -> tuple[list[float], list[tuple[str, str]]]:
+        latencies: list[float] = []
+        errors: list[tuple[str, str]] = []  # (kind, what)
         session = requests.Session()
         session.cookies.update(cookies)
         for path, headers in itertools.islice(itertools.cycle(plan), number % len(plan), None):
@@ -172,11 +179,15 @@ def run(url: str, setup: dict[str, Any], seconds: float, connections: int) -> di
                 break
             started = time.monotonic()
             try:
-                response = session.get(f"{url}{path}", headers=headers, timeout=60)
-                if response.status_code != 200:
-                    errors.append(f"{path}: {response.status_code}")
+                response = session.get(f"{url}{path}", headers=headers, timeout=60, allow_redirects=False)
+                if response.status_code >= 500:
+                    errors.append(("5xx", f"{path}: {response.status_code}"))
+                elif response.status_code != 200:
+                    errors.append(("other_status", f"{path}: {response.status_code}"))
+            except requests.Timeout as error:
+                errors.append(("timeout", f"{path}: {error}"))
             except requests.RequestException as error:
-                errors.append(f"{path}: {error}")
+                errors.append(("connection", f"{path}: {error}"))
             latencies.append(time.monotonic() - started)
         return latencies, errors
 
@@ -190,7 +201,11 @@ def run(url: str, setup: dict[str, Any], seconds: float, connections: int) -> di
     return {
         "requests": len(latencies),
         "errors": len(errors),
-        "first_errors": errors[:10],
+        "errors_by_kind": {
+            kind: sum(1 for found, _ in errors if found == kind)
+            for kind in ("5xx", "other_status", "timeout", "connection")
+        },
+        "first_errors": [what for _, what in errors[:10]],
         "seconds": round(elapsed, 1),
         "requests_per_second": round(len(latencies) / elapsed, 1),
         "p50_ms": round(quantiles[49] * 1000, 1),
@@ -203,9 +218,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--database", default="bench_load")
     args = parser.parse_args()
 
-    setup = prepare()
+    setup = prepare(args.database)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_gunicorn(port, setup["database_url"])
@@ -215,6 +231,7 @@ def main() -> int:
         connections_before = database_connections(setup["database_url"])
         rss_before = gunicorn_rss_mib(server)
         result = run(url, setup, seconds=args.seconds, connections=args.connections)
+        load_average_1m = os.getloadavg()[0]
         rss_after = gunicorn_rss_mib(server)
         time.sleep(2)  # requests finished; let gunicorn's threads settle
         connections_after = database_connections(setup["database_url"])
@@ -228,6 +245,8 @@ def main() -> int:
         "rss_mib_after": round(rss_after, 1),
         "db_connections_before": connections_before,
         "db_connections_after": connections_after,
+        "load_average_1m": round(load_average_1m, 2),
+        "database": setup["database_name"],
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
