@@ -120,11 +120,12 @@ def scores_reset(*, tenant_id: int) -> None:
         cursor.execute(
             """
             INSERT INTO scoring_currentscore
-                (tenant_id, deal_id, score_id, model_version_id, probability, band,
+                (tenant_id, deal_id, score_id, model_version_id, probability, band, amount,
                  previous_probability, previous_band, scored_at)
-            SELECT s.tenant_id, s.deal_id, s.id, s.model_version_id, s.probability, s.band, NULL, '',
-                   s.scored_at
-            FROM scoring_dealscore s WHERE s.tenant_id = %s
+            SELECT s.tenant_id, s.deal_id, s.id, s.model_version_id, s.probability, s.band, d.amount,
+                   NULL, '', s.scored_at
+            FROM scoring_dealscore s JOIN deals_deal d ON d.tenant_id = s.tenant_id AND d.id = s.deal_id
+            WHERE s.tenant_id = %s
             """,
             [tenant_id],
         )

@@ -51,7 +51,7 @@ WITH version AS (
     RETURNING id
 ),
 scored AS (
-    SELECT d.id AS deal_id, random() AS probability
+    SELECT d.id AS deal_id, d.amount, random() AS probability
     FROM deals_deal d WHERE d.tenant_id = %(tenant)s AND d.status = 'open'
 ),
 history AS (
@@ -68,9 +68,9 @@ history AS (
     RETURNING id, deal_id, model_version_id, probability, band, scored_at
 )
 INSERT INTO scoring_currentscore (tenant_id, deal_id, score_id, model_version_id, probability, band,
-                                  previous_band, scored_at)
-SELECT %(tenant)s, h.deal_id, h.id, h.model_version_id, h.probability, h.band, '', h.scored_at
-FROM history h
+                                  amount, previous_band, scored_at)
+SELECT %(tenant)s, h.deal_id, h.id, h.model_version_id, h.probability, h.band, s.amount, '', h.scored_at
+FROM history h JOIN scored s ON s.deal_id = h.deal_id
 """
 
 

@@ -143,7 +143,8 @@ class DealScore(TenantOwned):
 class CurrentScore(TenantOwned):
     """The latest score of each scored deal, with the one before it (for score-drop alerts).
 
-    Kept narrow so the risk board and set-based alert checks never scan the score history.
+    Kept narrow so the risk board and set-based alert checks never scan the score history;
+    ``amount`` lets them total the weighted pipeline without joining the deals.
     Two indexes only, as a batch rewrites a million rows: the primary key (tenant, deal) and
     (tenant, probability), which the risk board walks for its riskiest-first pages
     (web.selectors).
@@ -167,6 +168,10 @@ class CurrentScore(TenantOwned):
     )
     probability = models.FloatField()
     band = models.CharField(max_length=8, choices=Band.choices)
+    # The deal's amount when this score was computed (the same value the model saw), so the
+    # probability-weighted pipeline, sum(amount × probability), reads this table alone. Every
+    # amount change rescores the deal (scoring.receivers), which rewrites it.
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
     previous_probability = models.FloatField(null=True, blank=True)
     previous_band = models.CharField(max_length=8, choices=Band.choices, blank=True)
     scored_at = models.DateTimeField()

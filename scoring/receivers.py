@@ -52,7 +52,7 @@ def remember_scored_fields(sender: type[Deal], instance: Deal, raw: bool = False
     }:
         return
     instance._scoring_before = (  # type: ignore[attr-defined]
-        Deal.unscoped.filter(pk=instance.pk).values_list(*SCORE_FIELDS).first()
+        Deal.unscoped.filter(tenant_id=instance.tenant_id, pk=instance.pk).values_list(*SCORE_FIELDS).first()
     )
 
 

@@ -43,6 +43,8 @@ _DEAL_COLUMNS = {
     "status": "string",
     "stage": "string",
     "amount": "float64",
+    # The exact amount in cents (numeric(16,2) × 100 fits int8), stored with the score.
+    "amount_cents": "int64",
     "rep": "string",
     "industry": "string",
     "region": "string",
@@ -59,6 +61,7 @@ def _deal_sql(*, status_condition: str, with_ids: bool) -> str:
     return f"""
         SELECT d.id AS deal_id, d.crm_id, d.status, d.created_date, d.closed_date, d.stage,
                d.stage_entered_date, d.amount::float8 AS amount,
+               (d.amount * 100)::int8 AS amount_cents,
                COALESCE(NULLIF(r.name, ''), r.crm_id, '') AS rep,
                d.industry, d.region, d.product_type, d.lead_source,
                COALESCE(m.moves, 0) AS stage_moves

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import joblib
@@ -232,10 +233,12 @@ def deal_scores_refresh(
     version = selectors.model_version_active()
     model = selectors.serving_model_load(version=version) if version is not None else None
     watch.lap("load_model")
-    deals = selectors.open_deal_frame(deal_ids=deal_ids)
-    watch.lap("read_deals")
     with connection.cursor() as cursor:
+        # Locked before the deals are read: a pass that read a deal earlier also writes its
+        # score earlier, so the last committed score is of the deal's last committed state.
         _lock_tenant_scores(cursor, tenant_id)
+        deals = selectors.open_deal_frame(deal_ids=deal_ids)
+        watch.lap("read_deals")
         if model is None or version is None:
             removed = _current_remove(cursor, tenant_id=tenant_id, deal_ids=deal_ids, keep_open=False)
             return ScoringBatch(
@@ -261,12 +264,14 @@ def deal_scores_refresh(
         )
         watch.lap("drivers")
         ids = deals["deal_id"].to_numpy(dtype="int64")
+        amount_cents = deals["amount_cents"].to_numpy(dtype="int64")
         if len(ids) <= SMALL_BATCH:
             _scores_insert_small(
                 cursor,
                 tenant_id=tenant_id,
                 version_id=version.pk,
                 ids=ids,
+                amount_cents=amount_cents,
                 probability=probability,
                 bands=bands,
                 drivers=drivers,
@@ -280,6 +285,7 @@ def deal_scores_refresh(
                 tenant_id=tenant_id,
                 version_id=version.pk,
                 ids=ids,
+                amount_cents=amount_cents,
                 probability=probability,
                 bands=bands,
                 drivers=drivers,
@@ -320,6 +326,7 @@ _CURRENT_UPSERT_SET = f"""
     previous_band = {_CURRENT}.band,
     probability = EXCLUDED.probability,
     band = EXCLUDED.band,
+    amount = EXCLUDED.amount,
     scored_at = EXCLUDED.scored_at
 """
 
@@ -330,6 +337,7 @@ def _scores_insert_small(
     tenant_id: int,
     version_id: int,
     ids: np.ndarray,
+    amount_cents: np.ndarray,
     probability: np.ndarray,
     bands: np.ndarray,
     drivers: DriverTable,
@@ -344,6 +352,7 @@ def _scores_insert_small(
     params: list[Any] = []
     for deal_id, p, band, driver_json in rows:
         params += [tenant_id, deal_id, version_id, p, band, driver_json, trigger, scored_at]
+    amounts = [Decimal(cents).scaleb(-2) for cents in amount_cents.tolist()]
     cursor.execute(
         f"""
         WITH inserted AS (
@@ -353,11 +362,14 @@ def _scores_insert_small(
             RETURNING id, deal_id, probability, band
         )
         INSERT INTO {_CURRENT}
-            (tenant_id, deal_id, score_id, model_version_id, probability, band, previous_band, scored_at)
-        SELECT %s, deal_id, id, %s, probability, band, '', %s FROM inserted
+            (tenant_id, deal_id, score_id, model_version_id, probability, band, amount,
+             previous_band, scored_at)
+        SELECT %s, i.deal_id, i.id, %s, i.probability, i.band, a.amount, '', %s
+        FROM inserted i JOIN unnest(%s::bigint[], %s::numeric[]) AS a (deal_id, amount)
+            ON a.deal_id = i.deal_id
         ON CONFLICT (tenant_id, deal_id) DO UPDATE SET {_CURRENT_UPSERT_SET}
         """,
-        [*params, tenant_id, version_id, scored_at],
+        [*params, tenant_id, version_id, scored_at, ids.tolist(), amounts],
     )
 
 
@@ -367,20 +379,22 @@ _PGCOPY_TRAILER = b"\xff\xff"
 
 
 def _binary_copy_rows(
-    ids: np.ndarray, probability: np.ndarray, bands: np.ndarray, codes: np.ndarray
+    ids: np.ndarray, amount_cents: np.ndarray, probability: np.ndarray, bands: np.ndarray, codes: np.ndarray
 ) -> bytes:
-    """PostgreSQL binary COPY rows (int8, float8, int2, 6 × int4) built as one numpy record array.
+    """PostgreSQL binary COPY rows (int8, int8, float8, int2, 6 × int4) built as one numpy record array.
 
     Fixed-width columns only, so no per-row Python work: a million rows take a few milliseconds.
     """
     slots = codes.shape[1]
-    fields = [("count", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_p", ">i4"), ("p", ">f8")]
+    fields = [("count", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_cents", ">i4"), ("cents", ">i8")]
+    fields += [("l_p", ">i4"), ("p", ">f8")]
     fields += [("l_band", ">i4"), ("band", ">i2")]
     for slot in range(slots):
         fields += [(f"l_d{slot}", ">i4"), (f"d{slot}", ">i4")]
     rows = np.empty(len(ids), dtype=np.dtype(fields))
-    rows["count"] = 3 + slots
+    rows["count"] = 4 + slots
     rows["l_id"], rows["id"] = 8, ids
+    rows["l_cents"], rows["cents"] = 8, amount_cents
     rows["l_p"], rows["p"] = 8, probability
     rows["l_band"] = 2
     rows["band"] = pd.Index(_BANDS).get_indexer(bands)
@@ -399,6 +413,7 @@ def _scores_insert_copy(
     tenant_id: int,
     version_id: int,
     ids: np.ndarray,
+    amount_cents: np.ndarray,
     probability: np.ndarray,
     bands: np.ndarray,
     drivers: DriverTable,
@@ -420,10 +435,11 @@ def _scores_insert_copy(
     driver_columns = ", ".join(f"d{slot} integer" for slot in range(slots))
     cursor.execute(
         "CREATE TEMP TABLE scoring_batch "
-        f"(deal_id bigint, probability float8, band smallint, {driver_columns}) ON COMMIT DROP"
+        f"(deal_id bigint, amount_cents bigint, probability float8, band smallint, {driver_columns}) "
+        "ON COMMIT DROP"
     )
     cursor.execute("CREATE TEMP TABLE scoring_entry (code integer PRIMARY KEY, entry text) ON COMMIT DROP")
-    payload = _binary_copy_rows(ids, probability, bands, drivers.codes)
+    payload = _binary_copy_rows(ids, amount_cents, probability, bands, drivers.codes)
     entries = "".join(f"{code}\t{_copy_escape(text)}\n" for code, text in enumerate(drivers.entry_json()))
     watch.lap("format_copy")
     with cursor.copy("COPY scoring_batch FROM STDIN (FORMAT BINARY)") as copy:
@@ -452,7 +468,7 @@ def _scores_insert_copy(
             FROM scoring_batch b {joins}
             RETURNING id, deal_id, probability, band
         )
-        SELECT * FROM inserted
+        SELECT i.*, b.amount_cents FROM inserted i JOIN scoring_batch b ON b.deal_id = i.deal_id
         """,
         params,
     )
@@ -474,10 +490,10 @@ def _scores_insert_copy(
     cursor.execute(
         f"""
         INSERT INTO {_CURRENT}
-            (tenant_id, deal_id, score_id, model_version_id, probability, band,
+            (tenant_id, deal_id, score_id, model_version_id, probability, band, amount,
              previous_probability, previous_band, scored_at)
         SELECT %(tenant)s, i.deal_id, i.id, %(version)s, i.probability, i.band,
-               p.probability, COALESCE(p.band, ''), %(at)s
+               i.amount_cents::numeric / 100, p.probability, COALESCE(p.band, ''), %(at)s
         FROM scoring_inserted i LEFT JOIN scoring_previous p ON p.deal_id = i.deal_id
         """,
         params,

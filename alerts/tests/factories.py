@@ -111,9 +111,16 @@ def score_set(*, deal: Deal, probability: float, band: str, trigger: str = "even
     current = CurrentScore.objects.filter(deal=deal).first()
     if current is None:
         CurrentScore.objects.create(
-            deal=deal, score=score, model_version=version, probability=probability, band=band, scored_at=at
+            deal=deal,
+            score=score,
+            model_version=version,
+            probability=probability,
+            band=band,
+            amount=deal.amount,
+            scored_at=at,
         )
         return
     current.previous_probability, current.previous_band = current.probability, current.band
     current.score, current.probability, current.band, current.scored_at = score, probability, band, at
+    current.amount = deal.amount
     current.save()

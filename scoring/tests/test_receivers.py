@@ -58,6 +58,7 @@ def test_an_amount_or_close_date_change_rescores_the_deal(
 
     assert len(callbacks) == 2
     assert DealScore.objects.filter(deal=deal, trigger="changed").count() == 2
+    assert CurrentScore.objects.get(deal=deal).amount == Deal.objects.get(pk=deal.pk).amount
 
 
 def test_renaming_a_deal_does_not_rescore_it(

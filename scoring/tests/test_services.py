@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import F, FloatField, Sum
 
 from deals.models import Deal, DealStatus
 from scoring import services
@@ -133,6 +135,29 @@ def test_the_copy_path_stores_what_the_small_path_stores(trained_tenant: Tenant,
         assert row.band == small[deal_id].band
         assert row.previous_probability == pytest.approx(small[deal_id].probability)
         assert DealScore.objects.get(pk=row.score_id).drivers == small_drivers[deal_id]
+
+
+@pytest.mark.parametrize("path", ["small", "copy"])
+def test_current_scores_carry_the_amount_scored_so_the_weighted_pipeline_needs_no_deals(
+    trained_tenant: Tenant, monkeypatch, path: str
+) -> None:
+    if path == "copy":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
+    big, cents = _open_ids()[:2]
+    # Sixteen significant digits and odd cents: stored exactly, not through a float.
+    Deal.objects.filter(pk=big).update(amount=Decimal("12345678901234.57"))
+    Deal.objects.filter(pk=cents).update(amount=Decimal("0.01"))
+
+    deal_scores_refresh(trigger=path, as_of=ANCHOR)
+
+    amounts = dict(Deal.objects.filter(status=DealStatus.OPEN).values_list("id", "amount"))
+    current = list(CurrentScore.objects.all())
+    assert {row.deal_id: row.amount for row in current} == amounts
+    weighted = CurrentScore.objects.aggregate(
+        total=Sum(F("amount") * F("probability"), output_field=FloatField())
+    )
+    expected = sum(float(amounts[row.deal_id]) * row.probability for row in current)
+    assert weighted["total"] == pytest.approx(expected)
 
 
 def test_promotion_rescores_every_open_deal_with_the_new_version(trained_tenant: Tenant) -> None:
