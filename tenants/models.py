@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -36,6 +37,16 @@ class Tenant(models.Model):
     )
     # Ordered pipeline stages; the last one is the closing stage.
     stages = models.JSONField(default=default_stages)
+    # Bookings target of every fiscal quarter, in ``currency``; None when the tenant set none.
+    # Set by an admin (tenants.quota.tenant_quota_set, audited); the briefing and the
+    # digest show the forecast against it.
+    quarterly_quota = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"), message="The quota must be a positive amount.")],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

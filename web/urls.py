@@ -68,6 +68,7 @@ urlpatterns = [
     path("settings/alert-rules/", settings.alert_rules_view, name="settings_alert_rules"),
     path("settings/alert-rules/<int:pk>/", settings.alert_rule_save, name="settings_alert_rule_save"),
     path("settings/webhook/", settings.webhook_save, name="settings_webhook"),
+    path("settings/quota/", settings.quota, name="settings_quota"),
     path("account/digest/", settings.digest_preference, name="account_digest"),
     path("settings/members/", admin.members, name="settings_members"),
     path("settings/members/invite/", admin.member_invite, name="settings_member_invite"),

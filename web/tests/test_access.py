@@ -54,6 +54,7 @@ GUARDED = [
     Guarded("settings_alert_rules", Role.ADMIN),
     Guarded("settings_alert_rule_save", Role.ADMIN, "post", object_of_b="alert_rule"),
     Guarded("settings_webhook", Role.ADMIN, "post"),
+    Guarded("settings_quota", Role.ADMIN),
     Guarded("settings_members", Role.ADMIN),
     Guarded("settings_member_invite", Role.ADMIN, "post"),
     Guarded("settings_member_role", Role.ADMIN, "post", object_of_b="membership"),

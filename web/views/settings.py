@@ -1,4 +1,4 @@
-"""Admin → API keys and alert rules; and every member's own digest preference."""
+"""Admin → API keys, alert rules and the quarterly quota; and every member's own digest preference."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from alerts.services import (
 )
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
+from tenants.quota import tenant_quota_set
 from web.decorators import tenant_admin_required, tenant_required
 from web.forms import ApiKeyForm
 from web.rendering import render_page
@@ -138,6 +139,31 @@ def alert_rule_save(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Saved “{spec.label}”.")
     return redirect("settings_alert_rules")
+
+
+@tenant_admin_required
+def quota(request: HttpRequest) -> HttpResponse:
+    """The tenant's quarterly bookings quota (its currency): the briefing and digest forecast
+    against it. Blank clears it; every change is audited."""
+    tenant = request.tenant  # type: ignore[attr-defined]
+    error = None
+    value = request.POST.get("quota", "") if request.method == "POST" else None
+    if request.method == "POST":
+        try:
+            tenant_quota_set(tenant=tenant, quota=value, user=request.user)  # type: ignore[arg-type]
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        else:
+            saved = tenant.quarterly_quota
+            messages.success(
+                request,
+                f"Saved the quarterly quota: {saved:,.0f} {tenant.currency}."
+                if saved is not None
+                else "Cleared the quarterly quota.",
+            )
+            return redirect("settings_quota")
+    context = {"tab": "quota", "quota": tenant.quarterly_quota, "value": value, "error": error}
+    return render_page(request, "web/admin/quota.html", context, status=400 if error else 200)
 
 
 @tenant_required
