@@ -586,6 +586,9 @@ class SegmentDrop:
     rate_after: float
     change_ci_low: float
     change_ci_high: float
+    p_value: float
+    p_value_adjusted: float  # Holm, over segments_tested
+    segments_tested: int
     before_label: str
     after_label: str
     severity: str
@@ -604,8 +607,14 @@ def segment_drop_summary(drop: SegmentDrop) -> str:
         f"Win rate of {drop.dimension_label.lower()} {drop.value} fell "
         f"{abs(drop.change) * 100:.1f} pts ({drop.rate_before * 100:.1f}% → {drop.rate_after * 100:.1f}%) "
         f"in {drop.after_label} vs {drop.before_label} (n = {drop.n_after} vs {drop.n_before}); "
-        f"95% interval of the change {_pts(drop.change_ci_low)} to {_pts(drop.change_ci_high)} pts."
+        f"95% interval of the change {_pts(drop.change_ci_low)} to {_pts(drop.change_ci_high)} pts; "
+        f"{_p(drop.p_value)}, {_p(drop.p_value_adjusted)} after Holm's correction for the "
+        f"{drop.segments_tested} segments tested this month."
     )
+
+
+def _p(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
 def segment_deterioration_candidates_sql(*, drops: Sequence[SegmentDrop]) -> CandidateQuery:
@@ -641,6 +650,10 @@ def segment_deterioration_candidates_sql(*, drops: Sequence[SegmentDrop]) -> Can
                         "change": round(d.change, 4),
                         "change_ci_low": round(d.change_ci_low, 4),
                         "change_ci_high": round(d.change_ci_high, 4),
+                        "p_value": float(f"{d.p_value:.3g}"),
+                        "p_value_adjusted": float(f"{d.p_value_adjusted:.3g}"),
+                        "correction": "holm",
+                        "segments_tested": d.segments_tested,
                         "before": d.before_label,
                         "after": d.after_label,
                     }

@@ -248,13 +248,23 @@ def _segment_metric_months_ensure(*, months: Sequence[dt.date]) -> None:
             segment_metrics_refresh(month=month)
 
 
+# Family-wise error rate of the monthly segment tests (Holm-adjusted p-values below it alert).
+SEGMENT_FAMILY_ERROR_RATE = 0.05
+
+
 def segment_drops(*, as_of: dt.date, knobs: dict[str, Any]) -> list[rules.SegmentDrop]:
     """Segments whose win rate over the last ``window_months`` closed months fell against the
     ``window_months`` before, with the change's 95% interval below zero, at least ``min_sample``
-    closed deals on each side and a drop of at least ``min_drop_pts``.
+    closed deals on each side, a drop of at least ``min_drop_pts``, and significant after a
+    Holm correction over every segment tested this month.
+
+    Every segment with ``min_sample`` deals on both sides is tested (two-sided pooled
+    two-proportion z-test); the family is all of them, across the four dimensions, so in a
+    month where nothing changed the chance of any segment alert is at most
+    ``SEGMENT_FAMILY_ERROR_RATE`` (docs/alerts.md says why Holm rather than BH).
 
     Reads stored monthly SegmentMetric rows (one aggregate query); intervals are insights'
-    Wilson and Newcombe intervals.
+    Wilson and Newcombe intervals, p-values and the adjustment insights' too.
     """
     from insights import stats
     from insights.periods import add_months
@@ -309,11 +319,15 @@ def segment_drops(*, as_of: dt.date, knobs: dict[str, Any]) -> list[rules.Segmen
         low_after=low_after,
         high_after=high_after,
     )
+    p_values = stats.two_proportion_p_value(won_after, n_after, won_before, n_before)
+    adjusted = stats.holm_adjust(p_values)
     min_drop = float(knobs["min_drop_pts"]) / 100
     drops = []
     for index, row in enumerate(rows):
         change = float(rate_after[index] - rate_before[index])
-        if not (change_high[index] < 0 and -change >= min_drop):
+        if not (
+            change_high[index] < 0 and -change >= min_drop and adjusted[index] < SEGMENT_FAMILY_ERROR_RATE
+        ):
             continue
         drops.append(
             rules.SegmentDrop(
@@ -328,6 +342,9 @@ def segment_drops(*, as_of: dt.date, knobs: dict[str, Any]) -> list[rules.Segmen
                 rate_after=float(rate_after[index]),
                 change_ci_low=float(change_low[index]),
                 change_ci_high=float(change_high[index]),
+                p_value=float(p_values[index]),
+                p_value_adjusted=float(adjusted[index]),
+                segments_tested=len(rows),
                 before_label=_months_label(before_start, add_months(after_start, -1)),
                 after_label=_months_label(after_start, last),
                 # Critical when even the interval's optimistic end is a drop of min_drop_pts.

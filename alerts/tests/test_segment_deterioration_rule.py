@@ -92,3 +92,56 @@ def test_the_daily_checks_leave_segment_alerts_alone(in_tenant_a):
     alert_checks_run(as_of=dt.date(2024, 7, 2))
 
     assert segment_alerts()[0].state == AlertState.OPEN
+
+
+REGIONS = [f"Region {index:02d}" for index in range(20)]
+
+
+def steady_regions(regions: list[str]) -> None:
+    for region in regions:
+        months_of_deals(1, region=region, won=12, lost=12)
+        months_of_deals(4, region=region, won=12, lost=12)
+
+
+def test_a_drop_that_chance_explains_among_many_segments_raises_nothing(in_tenant_a, monkeypatch):
+    # 58.3% → 37.5% on 72 deals a side: p = 0.012 alone, but 20 regions (and the tenant-wide
+    # "(unknown)" cells) are tested this month, and one such drop among them is what chance gives.
+    steady_regions(REGIONS[1:])
+    months_of_deals(1, region=REGIONS[0], won=14, lost=10)
+    months_of_deals(4, region=REGIONS[0], won=9, lost=15)
+
+    alert_checks_run(as_of=AS_OF, kinds=rules.MONTHLY_RULES)
+
+    assert segment_alerts() == []
+    # Without the correction it would have fired: its own interval excludes zero and p < 0.05.
+    drops = segment_drops_uncorrected(monkeypatch)
+    [drop] = [drop for drop in drops if (drop.dimension, drop.value) == ("region", REGIONS[0])]
+    assert drop.change_ci_high < 0
+    assert 0.01 < drop.p_value < 0.05
+    assert drop.p_value_adjusted >= 0.05
+    assert drop.segments_tested == 23  # 20 regions + industry, product and lead source "(unknown)"
+
+
+def test_a_planted_drop_among_many_segments_alerts_with_raw_and_adjusted_p_values(in_tenant_a):
+    steady_regions(REGIONS[1:])
+    months_of_deals(1, region=REGIONS[0], won=12, lost=12)
+    months_of_deals(4, region=REGIONS[0], won=4, lost=20)
+
+    alert_checks_run(as_of=AS_OF, kinds=rules.MONTHLY_RULES)
+
+    [alert] = segment_alerts()
+    assert alert.segment_value == REGIONS[0]
+    evidence = alert.evidence
+    assert evidence["segments_tested"] == 23
+    assert evidence["correction"] == "holm"
+    assert evidence["p_value"] < 0.001
+    assert evidence["p_value"] < evidence["p_value_adjusted"] < 0.05
+    assert "after Holm's correction for the 23 segments tested this month" in alert.summary
+
+
+def segment_drops_uncorrected(monkeypatch) -> list[rules.SegmentDrop]:
+    """Every segment's drop as the rule sees it, before the corrected p-value decides."""
+    from alerts import services
+
+    monkeypatch.setattr(services, "SEGMENT_FAMILY_ERROR_RATE", 1.0)
+    return services.segment_drops(as_of=AS_OF, knobs=rules.RULE_SPECS[rules.SEGMENT_DETERIORATION].defaults())
