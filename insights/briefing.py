@@ -275,6 +275,16 @@ def _live_scores(*, tenant: Tenant, as_of: dt.date, use_scores: bool | None) -> 
     return dict(zip(scores["deal_id"], scores["probability"], strict=True)) if not scores.empty else None
 
 
+def _quota(tenant: Tenant, quota: float | None) -> tuple[float | None, str | None]:
+    """The quota to forecast against and where it came from: the caller's ``quota`` ("argument")
+    overrides the tenant's stored quarterly quota ("tenant"); (None, None) when neither is set."""
+    if quota is not None:
+        return float(quota), "argument"
+    if tenant.quarterly_quota is not None:
+        return float(tenant.quarterly_quota), "tenant"
+    return None, None
+
+
 def _forecast_section(
     *,
     tenant: Tenant,
@@ -284,6 +294,7 @@ def _forecast_section(
     simulations: int,
     seed: int,
 ) -> dict[str, Any]:
+    quota, quota_source = _quota(tenant, quota)
     scores = _live_scores(tenant=tenant, as_of=as_of, use_scores=use_scores)
     inputs, distribution = forecast_at(
         tenant=tenant, as_of=as_of, probabilities=scores, simulations=simulations, seed=seed
@@ -325,6 +336,7 @@ def _forecast_section(
         "n_open": len(deals),
         "open_amount": clean_number(float(deals["amount"].sum()) if len(deals) else 0.0, 2),
         "quota": clean_number(quota, 2) if quota else None,
+        "quota_source": quota_source if quota else None,
         "expected_attainment": clean_number(attainment, 4) if attainment is not None else None,
         "probability_of_quota": clean_number(chance, 4) if chance is not None else None,
         "method": inputs.method,
@@ -364,8 +376,8 @@ def quarter_forecast(
     """The bookings forecast of the quarter containing ``as_of`` (default: today), as a dict.
 
     Expected bookings with the P10–P90 (80%) interval and median, split into won so far,
-    expected from open deals and from deals not yet created; against ``quota`` (currency,
-    optional: no model field holds it yet) the expected attainment and the chance to reach it.
+    expected from open deals and from deals not yet created; against ``quota`` (currency; default
+    the tenant's stored ``quarterly_quota``) the expected attainment and the chance to reach it.
     Open deals use their current score when forecasting from today (``use_scores`` None) and
     their segment prior otherwise or without a score. docs/briefing.md lists the keys.
     """
@@ -966,8 +978,9 @@ def briefing(
 
     One JSON-ready document: the win-rate headline and top contributors (insights.diagnose,
     or ``diagnosis`` when the caller has it), the quarter forecast against ``quota``
-    (optional, currency units), the riskiest scored deals, the focus list, sales velocity,
-    revenue concentration, seasonality, the alerts summary and a list of plain sentences.
+    (currency units; default the tenant's stored quarterly quota, if any), the riskiest scored
+    deals, the focus list, sales velocity, revenue concentration, seasonality, the alerts
+    summary and a list of plain sentences.
     ``min_sample`` defaults to settings.INSIGHTS_MIN_SEGMENT_SAMPLE. Runs in ``tenant``'s
     context; docs/briefing.md documents every key.
     """
@@ -987,6 +1000,31 @@ def briefing(
 DIGEST_ITEMS = 3
 
 
+def _digest_segment(segment: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: segment[key]
+        for key in ("dimension", "value", "n", "win_rate", "expected_revenue", "ci_low", "ci_high", "label")
+    }
+
+
+def _digest_focus(section: Mapping[str, Any]) -> dict[str, Any]:
+    """The focus list for the digest: up to three segments per label with their intervals, and
+    how many segments had no evidence either way (so a short list is not read as a verdict)."""
+    by_value = {segment["value"]: segment for segment in section.get("segments", [])}
+    lists = {
+        name: [_digest_segment(by_value[value]) for value in section.get(name, [])[:DIGEST_ITEMS]]
+        for name in ("focus", "keep", "deprioritise")
+    }
+    return {
+        "tenant_average": section.get("tenant_average"),
+        "compared": len(by_value),
+        "no_evidence": sum(1 for segment in by_value.values() if segment["label"] == focus.NO_EVIDENCE),
+        "counts": {name: len(section.get(name, [])) for name in lists},
+        **lists,
+        "summary": section["summary"],
+    }
+
+
 def briefing_digest_header(
     *,
     tenant: Tenant,
@@ -995,23 +1033,29 @@ def briefing_digest_header(
     diagnosis: Mapping[str, Any] | None = None,
     document: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The briefing's top for the weekly digest: short, JSON-ready, the same for every reader.
+    """The briefing's top for the digest: short, JSON-ready, the same for every reader.
 
-    Keys: as_of, currency, headline (win rate with interval and verdict), forecast (quarter,
-    expected, p10, p90, won_so_far, quota, probability_of_quota, summary), top_contributors
-    (3 sentences), risk_deals (3), focus / deprioritise (segment names), alerts (counts and a
-    sentence), lines (the same content as plain sentences for the text part). Pass the
-    ``diagnosis`` the digest already computed (saves a diagnose run) or a whole briefing
-    ``document``.
+    The numbers are the briefing page's for the same ``as_of`` (same document, same seed).
+    Keys: as_of, currency, headline (win rate with its 95% interval, n, the change with its
+    interval and the verdict), forecast (quarter, days_left, expected, p10, p50, p90,
+    won_so_far, n_won_so_far, n_open, quota and quota_source — the tenant's stored quota unless
+    ``quota`` overrides it —, expected_attainment, probability_of_quota, summary),
+    top_contributors (3: summary, effect, significant), risk_deals (3), focus (names of the
+    focus segments) and deprioritise (names), focus_list (up to 3 segments per label with
+    their intervals, the count of "no evidence either way" segments and the sentence), alerts
+    (counts and a sentence), and lines (the same content as plain sentences). Pass the
+    ``diagnosis`` the digest already computed (saves a diagnose run) or a whole ``document``.
     """
     full = document or briefing(tenant=tenant, as_of=as_of, quota=quota, diagnosis=diagnosis)
     headline = full["headline"]
+    current = headline["current"]
     projection = full["forecast"]
     focus_section = full["focus"]
+    contributors = full["top_contributors"][:DIGEST_ITEMS]
     lines = [
         headline["verdict"],
         projection["summary"],
-        *(item["summary"] for item in full["top_contributors"][:DIGEST_ITEMS]),
+        *(item["summary"] for item in contributors),
         focus_section["summary"],
         full["alerts"]["summary"],
     ]
@@ -1019,23 +1063,47 @@ def briefing_digest_header(
         "as_of": full["as_of"],
         "currency": full["currency"],
         "headline": {
-            "period": headline["current"]["period"],
-            "rate": headline["current"]["rate"],
-            "ci_low": headline["current"]["ci_low"],
-            "ci_high": headline["current"]["ci_high"],
-            "n": headline["current"]["n"],
+            "period": current["period"],
+            "rate": current["rate"],
+            "ci_low": current["ci_low"],
+            "ci_high": current["ci_high"],
+            "n": current["n"],
+            "won": current.get("won"),
+            "baseline_period": headline["baseline"]["period"],
+            "baseline_rate": headline["baseline"]["rate"],
+            "baseline_n": headline["baseline"]["n"],
             "change": headline["change"],
+            "change_ci_low": headline["change_ci_low"],
+            "change_ci_high": headline["change_ci_high"],
+            "distinguishable_from_noise": headline["distinguishable_from_noise"],
             "verdict": headline["verdict"],
         },
         "forecast": {
             key: projection[key]
-            for key in ("expected", "p10", "p90", "won_so_far", "quota", "probability_of_quota", "summary")
+            for key in (
+                "expected",
+                "p10",
+                "p50",
+                "p90",
+                "won_so_far",
+                "n_won_so_far",
+                "n_open",
+                "quota",
+                "quota_source",
+                "expected_attainment",
+                "probability_of_quota",
+                "summary",
+            )
         }
-        | {"quarter": projection["quarter"]["label"]},
-        "top_contributors": [item["summary"] for item in full["top_contributors"][:DIGEST_ITEMS]],
+        | {"quarter": projection["quarter"]["label"], "days_left": projection["quarter"]["days_left"]},
+        "top_contributors": [
+            {"summary": item["summary"], "effect": item["effect"], "significant": item["significant"]}
+            for item in contributors
+        ],
         "risk_deals": full["risk_deals"]["deals"][:DIGEST_ITEMS],
         "focus": focus_section.get("focus", [])[:DIGEST_ITEMS],
         "deprioritise": focus_section.get("deprioritise", [])[:DIGEST_ITEMS],
+        "focus_list": _digest_focus(focus_section),
         "alerts": full["alerts"],
         "lines": [line for line in lines if line],
     }

@@ -14,6 +14,7 @@ from salesintel.testing.data import DEMO_ANCHOR
 from scoring.services import model_train
 from tenants.context import tenant_context
 from tenants.models import Tenant
+from tenants.quota import tenant_quota_set
 
 DEMO_AS_OF = DEMO_ANCHOR + dt.timedelta(days=1)
 SECTIONS = {
@@ -101,6 +102,22 @@ def test_the_digest_header_carries_the_forecast_interval_focus_and_alerts(demo_t
     assert header["deprioritise"][0] == demo_document["focus"]["deprioritise"][0]
     assert header["alerts"]["summary"] == "No open alerts."
     assert header["lines"][:2] == [demo_document["headline"]["verdict"], projection["summary"]]
+    assert (header["forecast"]["quota"], header["forecast"]["quota_source"]) == (12_000_000, "argument")
+    assert header["forecast"]["probability_of_quota"] == projection["probability_of_quota"]
+    current = demo_document["headline"]["current"]
+    assert (header["headline"]["n"], header["headline"]["ci_low"]) == (current["n"], current["ci_low"])
+
+
+def test_the_digest_focus_list_carries_intervals_and_counts_the_segments_without_evidence(
+    demo_tenant, demo_document
+):
+    focus_list = briefing.briefing_digest_header(tenant=demo_tenant, document=demo_document)["focus_list"]
+    segments = demo_document["focus"]["segments"]
+    partner = next(row for row in focus_list["deprioritise"] if row["value"] == "Partner")
+    assert partner["ci_high"] < focus_list["tenant_average"]
+    assert focus_list["compared"] == len(segments)
+    assert focus_list["no_evidence"] == sum(s["label"] == "no evidence either way" for s in segments)
+    assert focus_list["counts"]["deprioritise"] == len(demo_document["focus"]["deprioritise"])
 
 
 def test_the_command_prints_the_briefing_as_json(demo_tenant):
@@ -118,6 +135,29 @@ def test_without_json_the_command_prints_the_summary_sentences(tenant_a: Tenant)
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("Acme Corp: CRO briefing as of ")
     assert any("Quota $500.0k" in line for line in lines)
+
+
+def test_the_command_forecasts_against_the_tenants_quota_unless_the_flag_overrides_it(tenant_a: Tenant):
+    tenant_quota_set(tenant=tenant_a, quota="750000")
+
+    def forecast(*flags: str) -> dict:
+        out = io.StringIO()
+        call_command("briefing", "--tenant", "acme", "--json", *flags, stdout=out)
+        return json.loads(out.getvalue())["forecast"]
+
+    stored, flagged = forecast(), forecast("--quota", "500000")
+    assert (stored["quota"], stored["quota_source"]) == (750_000, "tenant")
+    assert (flagged["quota"], flagged["quota_source"]) == (500_000, "argument")
+    assert "Quota $750.0k" in stored["summary"]
+
+
+def test_without_any_quota_the_forecast_has_none(tenant_a: Tenant):
+    projection = briefing.quarter_forecast(tenant=tenant_a, simulations=200)
+    assert (projection["quota"], projection["quota_source"], projection["probability_of_quota"]) == (
+        None,
+        None,
+        None,
+    )
 
 
 def test_the_backtest_flag_adds_the_replays(tenant_a: Tenant):

@@ -39,7 +39,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--tenant", required=True, help="Tenant slug.")
         parser.add_argument("--as-of", type=_date, help="First day not yet known (default: today).")
-        parser.add_argument("--quota", type=_amount, help="This quarter's bookings quota (currency units).")
+        parser.add_argument(
+            "--quota",
+            type=_amount,
+            help="This quarter's bookings quota (currency units); default: the tenant's quota from Settings.",
+        )
         parser.add_argument(
             "--min-sample", type=int, help="Minimum closed deals per segment (default: setting)."
         )
