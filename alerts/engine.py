@@ -159,7 +159,7 @@ def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id
     cursor.execute(
         f"""
         CREATE TEMP TABLE {_NEED_WORDS} ON COMMIT DROP AS
-        SELECT n.dedup_key FROM {_CANDIDATES} n
+        SELECT n.dedup_key, n.deal_id FROM {_CANDIDATES} n
         WHERE NOT EXISTS (
             SELECT 1 FROM alerts_alert a
             WHERE a.tenant_id = %(engine_tenant_id)s AND a.kind = %(engine_kind)s
@@ -168,13 +168,20 @@ def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id
         """,
         {"engine_tenant_id": tenant_id, "engine_kind": kind},
     )
-    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_NEED_WORDS})")
-    if not cursor.fetchone()[0]:
+    cursor.execute(
+        f"SELECT count(*), array_agg(deal_id) FILTER (WHERE deal_id IS NOT NULL) FROM {_NEED_WORDS}"
+    )
+    needed, deal_ids = cursor.fetchone()
+    if not needed:
         # Every candidate already has its alert at this severity (a steady day, a rerun): the
         # second pass over the rule's query would build words for nothing.
         cursor.execute(f"DROP TABLE {_NEED_WORDS}")
         return
     cursor.execute(f"ANALYZE {_NEED_WORDS}")
+    # Deal rules: the deal ids as a plain array qual, which PostgreSQL pushes down into the
+    # rule's query (a semi-join or a sub-select would not be), so the second pass reads these
+    # deals through the primary key instead of every open deal again.
+    by_deal = deal_ids is not None and len(deal_ids) == needed
     cursor.execute(
         f"""
         UPDATE {_CANDIDATES} c
@@ -183,10 +190,11 @@ def _candidates_with_lazy_words(cursor: Any, *, query: CandidateQuery, tenant_id
                 SELECT q.dedup_key, q.title, q.summary, q.evidence
                 FROM ({query.sql}) AS q ({", ".join(CANDIDATE_COLUMNS)})
                 WHERE q.dedup_key IN (SELECT n.dedup_key FROM {_NEED_WORDS} n)
+                  {"AND q.deal_id = ANY(%(engine_deal_ids)s::bigint[])" if by_deal else ""}
                ) w
          WHERE c.dedup_key = w.dedup_key
         """,
-        query.params,
+        {**query.params, "engine_deal_ids": deal_ids},
     )
     cursor.execute(f"DROP TABLE {_NEED_WORDS}")
 
