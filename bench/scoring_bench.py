@@ -6,9 +6,12 @@ Runs against a separate database (default ``bench_scoring`` on the embedded serv
 20,000 closed, with stage history) with COPY, VACUUM ANALYZEs, and trains the tenant's model;
 later runs reuse them. Then it times:
 
-1. ``deal_scores_refresh`` over every open deal, twice: the first pass inserts every current
-   score, the second (the steady state, e.g. after a promotion) replaces them (delete, then
-   insert with the previous probability); per-step timings come from the pass itself;
+1. ``deal_scores_refresh`` over every open deal, three times: as of the anchor date (on a fresh
+   database every score is new; on a rerun of the bench every score changed, as the last run
+   ended a day later), again as of the anchor (an idempotent rerun: nothing changed, no
+   history row written), then as of the next day (every deal is a day older, so every score
+   changes: a history row per deal and every current score updated in place, the cost of a
+   daily rescoring or a promotion); per-step timings come from the pass itself;
 2. the reference the issue quotes: scikit-learn's ``predict_proba`` on the same features plus a
    raw ``COPY`` of (deal id, probability) into a bare table;
 3. ``deal_scores_refresh(deal_ids=[one deal])`` for random open deals, one transaction each,
@@ -176,11 +179,19 @@ def main() -> None:
             )
 
     passes = []
-    for _ in range(2):
+    # Ages and times in stage count to as_of: a day later every deal's score changes.
+    for as_of in (ANCHOR, ANCHOR, ANCHOR + dt.timedelta(days=1)):
         started = time.perf_counter()
         with tenant_context(tenant):
-            batch = deal_scores_refresh(trigger="bench", as_of=ANCHOR)
-        passes.append({"total_s": round(time.perf_counter() - started, 3), "steps_s": batch.timings_s})
+            batch = deal_scores_refresh(trigger="bench", as_of=as_of)
+        passes.append(
+            {
+                "total_s": round(time.perf_counter() - started, 3),
+                "history_rows": batch.written,
+                "steps_s": batch.timings_s,
+                "load_1m": os.getloadavg()[0],
+            }
+        )
     reference = reference_predict_and_copy(tenant=tenant)
 
     with tenant_context(tenant):
@@ -202,10 +213,11 @@ def main() -> None:
         "benchmark": "scoring",
         "open_deals": batch.scored,
         "batch_first_pass": passes[0],
-        "batch_steady_state": passes[1],
+        "batch_unchanged_rerun": passes[1],
+        "batch_every_score_changed": passes[2],
         "batch_target_s": 10.0,
         "reference_predict_plus_raw_copy": reference,
-        "ratio_to_reference": round(passes[1]["total_s"] / reference["total_s"], 2),
+        "ratio_to_reference": round(passes[2]["total_s"] / reference["total_s"], 2),
         "single_deal_ms": {"p50": percentile(0.50), "p95": percentile(0.95), "p99": percentile(0.99)},
         "single_target_p95_ms": 50.0,
         "single_samples": args.single,
@@ -217,8 +229,9 @@ def main() -> None:
     single = result["single_deal_ms"]
     print(
         f"batch scoring of {batch.scored:,} open deals: first pass {passes[0]['total_s']} s, "
-        f"steady state {passes[1]['total_s']} s (target 10 s)\n"
-        f"  steps: {passes[1]['steps_s']}\n"
+        f"unchanged rerun {passes[1]['total_s']} s, every score changed {passes[2]['total_s']} s "
+        f"(target 10 s)\n"
+        f"  steps: {passes[2]['steps_s']}\n"
         f"  reference (sklearn predict + raw COPY): {reference['total_s']} s {reference}\n"
         f"single-deal rescoring: p50 {single['p50']} ms, p95 {single['p95']} ms, "
         f"p99 {single['p99']} ms over {args.single} (target p95 50 ms)"

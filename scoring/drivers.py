@@ -8,6 +8,7 @@ few numpy operations, not a million ``json.dumps`` calls.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -183,6 +184,10 @@ def top_driver_slots(contributions: np.ndarray, *, k: int = TOP_DRIVERS) -> tupl
     return np.where(keep, slots, -1), np.where(keep, values, 0.0)
 
 
+# Odd 64-bit multiplier (from splitmix64) combining the per-slot entry hashes in order.
+_DIGEST_MULTIPLIER = 0x9E3779B97F4A7C15
+
+
 @dataclass(frozen=True)
 class DriverTable:
     """The top drivers of n deals: a dictionary of distinct entries and one code per deal and slot.
@@ -207,6 +212,25 @@ class DriverTable:
         """Each deal's drivers as a JSON array (positive first), for row-by-row writers."""
         fragments = self.entry_json()
         return ["[" + ",".join(fragments[c] for c in row if c >= 0) + "]" for row in self.codes.tolist()]
+
+    def digests(self) -> np.ndarray:
+        """A 64-bit fingerprint of each deal's drivers (int64), equal iff the JSON is (but for
+        a 2**-64 chance): lets a rescoring tell changed drivers from unchanged ones without
+        reading the stored JSON back. Vectorised: one hash per distinct entry, then numpy.
+        """
+        entry_hashes = np.array(
+            [0]
+            + [
+                int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little") | 1
+                for text in self.entry_json()
+            ],
+            dtype="uint64",
+        )
+        digest = np.zeros(len(self.codes), dtype="uint64")
+        with np.errstate(over="ignore"):
+            for slot in range(self.codes.shape[1]):
+                digest = digest * np.uint64(_DIGEST_MULTIPLIER) + entry_hashes[self.codes[:, slot] + 1]
+        return digest.view("int64")
 
     def rows(self) -> list[list[dict[str, Any]]]:
         return [[self.entries[c] for c in row if c >= 0] for row in self.codes.tolist()]

@@ -172,8 +172,13 @@ class CurrentScore(TenantOwned):
     # probability-weighted pipeline, sum(amount × probability), reads this table alone. Every
     # amount change rescores the deal (scoring.receivers), which rewrites it.
     amount = models.DecimalField(max_digits=16, decimal_places=2)
+    # 64-bit fingerprint of the drivers JSON of ``score`` (scoring.drivers.DriverTable.digests):
+    # a rescoring compares it, with the probability and model version, to tell a changed score
+    # (a new history row) from an unchanged one (none) without reading the history back.
+    drivers_digest = models.BigIntegerField(db_default=0)
     previous_probability = models.FloatField(null=True, blank=True)
     previous_band = models.CharField(max_length=8, choices=Band.choices, blank=True)
+    # When the score took its current value (an unchanged rescoring leaves it).
     scored_at = models.DateTimeField()
 
     class Meta(TenantOwned.Meta):

@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import joblib
@@ -198,6 +197,8 @@ class ScoringBatch:
 
     version: ModelVersion | None
     scored: int
+    # History rows appended: every scored deal when deals were named by id, else the changed ones.
+    written: int
     removed: int
     trigger: str
     scored_at: dt.datetime
@@ -210,7 +211,10 @@ def _lock_tenant_scores(cursor: Any, tenant_id: int) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SCORE_LOCK, tenant_id])
 
 
-@transaction.atomic
+# No savepoint of its own when called inside a transaction (two round trips fewer per single-deal
+# rescoring): a failure then rolls back the caller's whole transaction, which is what every
+# caller (tasks, model_train, commands) wants anyway.
+@transaction.atomic(savepoint=False)
 def deal_scores_refresh(
     *,
     deal_ids: Sequence[int] | None = None,
@@ -230,8 +234,7 @@ def deal_scores_refresh(
     tenant = _tenant()
     tenant_id = tenant.pk
     scored_at = timezone.now()
-    version = selectors.model_version_active()
-    model = selectors.serving_model_load(version=version) if version is not None else None
+    version, model = selectors.serving_version_active()
     watch.lap("load_model")
     with connection.cursor() as cursor:
         # Locked before the deals are read: a pass that read a deal earlier also writes its
@@ -240,10 +243,11 @@ def deal_scores_refresh(
         deals = selectors.open_deal_frame(deal_ids=deal_ids)
         watch.lap("read_deals")
         if model is None or version is None:
-            removed = _current_remove(cursor, tenant_id=tenant_id, deal_ids=deal_ids, keep_open=False)
+            removed = _current_remove_all(cursor, tenant_id=tenant_id, deal_ids=deal_ids)
             return ScoringBatch(
                 version=version,
                 scored=0,
+                written=0,
                 removed=removed,
                 trigger=trigger,
                 scored_at=scored_at,
@@ -264,49 +268,31 @@ def deal_scores_refresh(
         )
         watch.lap("drivers")
         ids = deals["deal_id"].to_numpy(dtype="int64")
-        amount_cents = deals["amount_cents"].to_numpy(dtype="int64")
-        if len(ids) <= SMALL_BATCH:
-            _scores_insert_small(
-                cursor,
-                tenant_id=tenant_id,
-                version_id=version.pk,
-                ids=ids,
-                amount_cents=amount_cents,
-                probability=probability,
-                bands=bands,
-                drivers=drivers,
-                trigger=trigger,
-                scored_at=scored_at,
-            )
-            watch.lap("write")
-        else:
-            _scores_insert_copy(
-                cursor,
-                tenant_id=tenant_id,
-                version_id=version.pk,
-                ids=ids,
-                amount_cents=amount_cents,
-                probability=probability,
-                bands=bands,
-                drivers=drivers,
-                trigger=trigger,
-                scored_at=scored_at,
-                full_pass=deal_ids is None,
-                watch=watch,
-            )
-        removed = 0
-        # Only a full pass, or ids that were not all open, can leave stale current scores.
-        if deal_ids is None or len(ids) < len(set(deal_ids)):
-            removed = _current_remove(
-                cursor, tenant_id=tenant_id, deal_ids=deal_ids, keep_open=True, scored_at=scored_at
-            )
-        watch.lap("remove_stale")
+        rows = _ScoreRows(
+            ids=ids,
+            amount_cents=deals["amount_cents"].to_numpy(dtype="int64"),
+            probability=probability,
+            bands=bands,
+            drivers=drivers,
+        )
+        write = _scores_write_small if len(ids) <= SMALL_BATCH else _scores_write_copy
+        written, removed = write(
+            cursor,
+            rows=rows,
+            tenant_id=tenant_id,
+            version_id=version.pk,
+            deal_ids=deal_ids,
+            trigger=trigger,
+            scored_at=scored_at,
+            watch=watch,
+        )
     frame = pd.DataFrame(
         {"deal_id": ids, "crm_id": deals["crm_id"].to_numpy(), "probability": probability, "band": bands}
     )
     return ScoringBatch(
         version=version,
         scored=len(ids),
+        written=written,
         removed=removed,
         trigger=trigger,
         scored_at=scored_at,
@@ -318,138 +304,199 @@ def deal_scores_refresh(
 
 _CURRENT = CurrentScore._meta.db_table
 _SCORES = DealScore._meta.db_table
-
-_CURRENT_UPSERT_SET = f"""
-    score_id = EXCLUDED.score_id,
-    model_version_id = EXCLUDED.model_version_id,
-    previous_probability = {_CURRENT}.probability,
-    previous_band = {_CURRENT}.band,
-    probability = EXCLUDED.probability,
-    band = EXCLUDED.band,
-    amount = EXCLUDED.amount,
-    scored_at = EXCLUDED.scored_at
-"""
+_BANDS = tuple(name for name, _ in BAND_CUTOFFS)
 
 
-def _scores_insert_small(
+@dataclass(frozen=True)
+class _ScoreRows:
+    """One pass's scores, column by column (deal id order)."""
+
+    ids: np.ndarray  # int64
+    amount_cents: np.ndarray  # int64, the deal's exact amount × 100
+    probability: np.ndarray  # float64
+    bands: np.ndarray  # band names
+    drivers: DriverTable
+
+
+def _scores_write_small(
     cursor: Any,
     *,
+    rows: _ScoreRows,
     tenant_id: int,
     version_id: int,
-    ids: np.ndarray,
-    amount_cents: np.ndarray,
-    probability: np.ndarray,
-    bands: np.ndarray,
-    drivers: DriverTable,
+    deal_ids: Sequence[int] | None,
     trigger: str,
     scored_at: dt.datetime,
-) -> None:
-    """A few deals: one multi-row INSERT … RETURNING into the history, one upsert of current."""
-    if len(ids) == 0:
-        return
-    rows = list(zip(ids.tolist(), probability.tolist(), bands.tolist(), drivers.json_rows(), strict=True))
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(rows))
-    params: list[Any] = []
-    for deal_id, p, band, driver_json in rows:
-        params += [tenant_id, deal_id, version_id, p, band, driver_json, trigger, scored_at]
-    amounts = [Decimal(cents).scaleb(-2) for cents in amount_cents.tolist()]
+    watch: Stopwatch,
+) -> tuple[int, int]:
+    """A few deals (the event-driven path): one statement appends the history rows and upserts
+    the current scores. Returns (history rows written, stale current scores removed).
+
+    Deals named by id were rescored because something happened to them, so each gets a history
+    row even when its score did not move; a full pass of a small tenant writes changes only,
+    like the COPY path.
+    """
+    n = len(rows.ids)
+    removed = 0
+    # Only a full pass, or ids not all open, can leave current scores of deals not scored.
+    if deal_ids is None or n < len(set(deal_ids)):
+        removed = _current_remove_unscored(cursor, tenant_id=tenant_id, deal_ids=deal_ids, scored=rows.ids)
+    if n == 0:
+        watch.lap("write")
+        return 0, removed
+    only_changes = deal_ids is None
+    digests = rows.drivers.digests()
     cursor.execute(
         f"""
-        WITH inserted AS (
+        WITH new AS (
+            SELECT n.*, (%(bands)s::text[])[n.band + 1] AS band_name
+            FROM unnest(%(ids)s::bigint[], %(cents)s::bigint[], %(p)s::float8[], %(band)s::int[],
+                        %(digest)s::bigint[], %(drivers)s::jsonb[])
+                 AS n (deal_id, amount_cents, probability, band, digest, drivers)
+        ),
+        diff AS (
+            SELECT new.*, {_changed_sql("new", only_changes)} AS changed
+            FROM new LEFT JOIN {_CURRENT} c ON c.tenant_id = %(tenant)s AND c.deal_id = new.deal_id
+        ),
+        inserted AS (
             INSERT INTO {_SCORES}
                 (tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
-            VALUES {values}
-            RETURNING id, deal_id, probability, band
+            SELECT %(tenant)s, deal_id, %(version)s, probability, band_name, drivers, %(trigger)s, %(at)s
+            FROM diff WHERE changed
+            RETURNING id, deal_id
         )
         INSERT INTO {_CURRENT}
-            (tenant_id, deal_id, score_id, model_version_id, probability, band, amount,
+            (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
              previous_band, scored_at)
-        SELECT %s, i.deal_id, i.id, %s, i.probability, i.band, a.amount, '', %s
-        FROM inserted i JOIN unnest(%s::bigint[], %s::numeric[]) AS a (deal_id, amount)
-            ON a.deal_id = i.deal_id
-        ON CONFLICT (tenant_id, deal_id) DO UPDATE SET {_CURRENT_UPSERT_SET}
+        SELECT %(tenant)s, d.deal_id, i.id, %(version)s, d.probability, d.band_name, d.digest,
+               d.amount_cents::numeric / 100, '', %(at)s
+        FROM diff d JOIN inserted i ON i.deal_id = d.deal_id
+        ON CONFLICT (tenant_id, deal_id) DO UPDATE SET
+            score_id = EXCLUDED.score_id,
+            model_version_id = EXCLUDED.model_version_id,
+            previous_probability = {_CURRENT}.probability,
+            previous_band = {_CURRENT}.band,
+            probability = EXCLUDED.probability,
+            band = EXCLUDED.band,
+            drivers_digest = EXCLUDED.drivers_digest,
+            amount = EXCLUDED.amount,
+            scored_at = EXCLUDED.scored_at
         """,
-        [*params, tenant_id, version_id, scored_at, ids.tolist(), amounts],
+        {
+            "ids": rows.ids.tolist(),
+            "cents": rows.amount_cents.tolist(),
+            "p": rows.probability.tolist(),
+            "band": pd.Index(_BANDS).get_indexer(rows.bands).tolist(),
+            "digest": digests.tolist(),
+            "drivers": rows.drivers.json_rows(),
+            "bands": list(_BANDS),
+            "tenant": tenant_id,
+            "version": version_id,
+            "trigger": trigger,
+            "at": scored_at,
+        },
     )
+    written = cursor.rowcount
+    if only_changes:
+        # Unchanged scores whose amount alone moved (a feature the served model may ignore).
+        cursor.execute(
+            f"""
+            UPDATE {_CURRENT} c SET amount = n.cents::numeric / 100
+            FROM unnest(%s::bigint[], %s::bigint[]) AS n (deal_id, cents)
+            WHERE c.tenant_id = %s AND c.deal_id = n.deal_id AND c.amount * 100 <> n.cents
+            """,
+            [rows.ids.tolist(), rows.amount_cents.tolist(), tenant_id],
+        )
+    watch.lap("write")
+    return written, removed
 
 
-_BANDS = tuple(name for name, _ in BAND_CUTOFFS)
+def _changed_sql(new: str, only_changes: bool) -> str:
+    """SQL condition: the new score differs from the current one (or there is none)."""
+    if not only_changes:
+        return "true"
+    return f"""(c.deal_id IS NULL OR c.model_version_id <> %(version)s
+        OR c.probability <> {new}.probability OR c.drivers_digest <> {new}.digest)"""
+
+
 _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _PGCOPY_TRAILER = b"\xff\xff"
 
 
-def _binary_copy_rows(
-    ids: np.ndarray, amount_cents: np.ndarray, probability: np.ndarray, bands: np.ndarray, codes: np.ndarray
-) -> bytes:
-    """PostgreSQL binary COPY rows (int8, int8, float8, int2, 6 × int4) built as one numpy record array.
+def _binary_copy_rows(rows: _ScoreRows) -> bytes:
+    """PostgreSQL binary COPY rows (int8 id, int8 cents, float8, int2 band, int8 digest, 6 × int4
+    driver codes) built as one numpy record array.
 
     Fixed-width columns only, so no per-row Python work: a million rows take a few milliseconds.
     """
+    codes = rows.drivers.codes
     slots = codes.shape[1]
     fields = [("count", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_cents", ">i4"), ("cents", ">i8")]
-    fields += [("l_p", ">i4"), ("p", ">f8")]
-    fields += [("l_band", ">i4"), ("band", ">i2")]
+    fields += [("l_p", ">i4"), ("p", ">f8"), ("l_band", ">i4"), ("band", ">i2")]
+    fields += [("l_digest", ">i4"), ("digest", ">i8")]
     for slot in range(slots):
         fields += [(f"l_d{slot}", ">i4"), (f"d{slot}", ">i4")]
-    rows = np.empty(len(ids), dtype=np.dtype(fields))
-    rows["count"] = 4 + slots
-    rows["l_id"], rows["id"] = 8, ids
-    rows["l_cents"], rows["cents"] = 8, amount_cents
-    rows["l_p"], rows["p"] = 8, probability
-    rows["l_band"] = 2
-    rows["band"] = pd.Index(_BANDS).get_indexer(bands)
+    out = np.empty(len(rows.ids), dtype=np.dtype(fields))
+    out["count"] = 5 + slots
+    out["l_id"], out["id"] = 8, rows.ids
+    out["l_cents"], out["cents"] = 8, rows.amount_cents
+    out["l_p"], out["p"] = 8, rows.probability
+    out["l_band"], out["band"] = 2, pd.Index(_BANDS).get_indexer(rows.bands)
+    out["l_digest"], out["digest"] = 8, rows.drivers.digests()
     for slot in range(slots):
-        rows[f"l_d{slot}"], rows[f"d{slot}"] = 4, codes[:, slot]
-    return _PGCOPY_HEADER + rows.tobytes() + _PGCOPY_TRAILER
+        out[f"l_d{slot}"], out[f"d{slot}"] = 4, codes[:, slot]
+    return _PGCOPY_HEADER + out.tobytes() + _PGCOPY_TRAILER
 
 
 def _copy_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _scores_insert_copy(
+def _scores_write_copy(
     cursor: Any,
     *,
+    rows: _ScoreRows,
     tenant_id: int,
     version_id: int,
-    ids: np.ndarray,
-    amount_cents: np.ndarray,
-    probability: np.ndarray,
-    bands: np.ndarray,
-    drivers: DriverTable,
+    deal_ids: Sequence[int] | None,
     trigger: str,
     scored_at: dt.datetime,
-    full_pass: bool,
     watch: Stopwatch,
-) -> None:
+) -> tuple[int, int]:
     """Many deals: binary COPY of the numbers into a temporary table, then set-based writes.
 
-    Each deal carries six driver codes; the few thousand distinct driver entries go in a second
-    temporary table and PostgreSQL assembles each deal's JSON while inserting the history.
-    Current scores are replaced rather than updated (delete, then insert with the previous
-    probability joined back): cheaper than a million non-HOT updates. Rows arrive in deal id
-    order (the read sorts them) and hash joins keep it, so the index inserts walk the
-    (tenant, deal) keys in order without a sort spilling to disk.
+    Returns (history rows written, stale current scores removed).
+
+    1. The scores (fixed-width, with six driver codes per deal) and the few thousand distinct
+       driver entries go into temporary tables (COPY FROM is refused under RLS).
+    2. One hash join with the current scores keeps the deals whose score changed (or, for deals
+       named by id, all of them) and those whose amount alone moved; each changed score draws
+       its history id from the history's sequence here, so no RETURNING is carried around.
+    3. The history gets the changed scores (drivers JSON assembled in SQL from the codes); the
+       current scores are updated in place (previous probability and band kept from the row
+       being replaced) and inserted for deals scored for the first time.
+    4. On a full pass, current scores of deals not scored (closed or deleted since) go.
     """
-    slots = drivers.codes.shape[1]
+    only_changes = deal_ids is None
+    slots = rows.drivers.codes.shape[1]
     driver_columns = ", ".join(f"d{slot} integer" for slot in range(slots))
     cursor.execute(
-        "CREATE TEMP TABLE scoring_batch "
-        f"(deal_id bigint, amount_cents bigint, probability float8, band smallint, {driver_columns}) "
-        "ON COMMIT DROP"
+        "CREATE TEMP TABLE scoring_batch (deal_id bigint, amount_cents bigint, probability float8, "
+        f"band smallint, digest bigint, {driver_columns}) ON COMMIT DROP"
     )
     cursor.execute("CREATE TEMP TABLE scoring_entry (code integer PRIMARY KEY, entry text) ON COMMIT DROP")
-    payload = _binary_copy_rows(ids, amount_cents, probability, bands, drivers.codes)
-    entries = "".join(f"{code}\t{_copy_escape(text)}\n" for code, text in enumerate(drivers.entry_json()))
+    payload = _binary_copy_rows(rows)
+    entries = "".join(
+        f"{code}\t{_copy_escape(text)}\n" for code, text in enumerate(rows.drivers.entry_json())
+    )
     watch.lap("format_copy")
     with cursor.copy("COPY scoring_batch FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(payload)
     with cursor.copy("COPY scoring_entry (code, entry) FROM STDIN") as copy:
         copy.write(entries.encode("utf-8"))
+    cursor.execute("ANALYZE scoring_batch")
     cursor.execute("ANALYZE scoring_entry")
     watch.lap("copy")
-    joins = " ".join(f"LEFT JOIN scoring_entry e{slot} ON e{slot}.code = b.d{slot}" for slot in range(slots))
-    parts = ", ".join(f"e{slot}.entry" for slot in range(slots))
     params = {
         "tenant": tenant_id,
         "version": version_id,
@@ -457,86 +504,109 @@ def _scores_insert_copy(
         "at": scored_at,
         "bands": list(_BANDS),
     }
+    changed = _changed_sql("b", only_changes)
     cursor.execute(
         f"""
-        CREATE TEMP TABLE scoring_inserted ON COMMIT DROP AS
-        WITH inserted AS (
-            INSERT INTO {_SCORES}
-                (tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
-            SELECT %(tenant)s, b.deal_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
-                   ('[' || concat_ws(',', {parts}) || ']')::jsonb, %(trigger)s, %(at)s
-            FROM scoring_batch b {joins}
-            RETURNING id, deal_id, probability, band
-        )
-        SELECT i.*, b.amount_cents FROM inserted i JOIN scoring_batch b ON b.deal_id = i.deal_id
+        CREATE TEMP TABLE scoring_diff ON COMMIT DROP AS
+        SELECT b.*, c.deal_id IS NULL AS is_new,
+               CASE WHEN {changed} THEN nextval(%(sequence)s::regclass) END AS score_id
+        FROM scoring_batch b LEFT JOIN {_CURRENT} c ON c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id
+        WHERE {changed} OR c.amount * 100 <> b.amount_cents
+        """,
+        {**params, "sequence": _history_sequence(cursor)},
+    )
+    cursor.execute("ANALYZE scoring_diff")
+    watch.lap("diff")
+    joins = " ".join(f"LEFT JOIN scoring_entry e{slot} ON e{slot}.code = b.d{slot}" for slot in range(slots))
+    parts = ", ".join(f"e{slot}.entry" for slot in range(slots))
+    cursor.execute(
+        f"""
+        INSERT INTO {_SCORES}
+            (id, tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
+        SELECT b.score_id, %(tenant)s, b.deal_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
+               ('[' || concat_ws(',', {parts}) || ']')::jsonb, %(trigger)s, %(at)s
+        FROM scoring_diff b {joins}
+        WHERE b.score_id IS NOT NULL
         """,
         params,
     )
+    written = cursor.rowcount
     watch.lap("insert_history")
-    # A full pass replaces every current score of the tenant (closed deals' included).
-    scope = "" if full_pass else "AND deal_id IN (SELECT deal_id FROM scoring_inserted)"
     cursor.execute(
         f"""
-        CREATE TEMP TABLE scoring_previous ON COMMIT DROP AS
-        WITH removed AS (
-            DELETE FROM {_CURRENT} WHERE tenant_id = %(tenant)s {scope}
-            RETURNING deal_id, probability, band
-        )
-        SELECT * FROM removed
+        UPDATE {_CURRENT} c SET
+            score_id = COALESCE(b.score_id, c.score_id),
+            model_version_id = CASE WHEN b.score_id IS NULL THEN c.model_version_id ELSE %(version)s END,
+            previous_probability = CASE WHEN b.score_id IS NULL THEN c.previous_probability
+                                        ELSE c.probability END,
+            previous_band = CASE WHEN b.score_id IS NULL THEN c.previous_band ELSE c.band END,
+            probability = b.probability,
+            band = (%(bands)s::text[])[b.band + 1],
+            drivers_digest = b.digest,
+            amount = b.amount_cents::numeric / 100,
+            scored_at = CASE WHEN b.score_id IS NULL THEN c.scored_at ELSE %(at)s END
+        FROM scoring_diff b
+        WHERE c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id AND NOT b.is_new
         """,
         params,
     )
-    watch.lap("delete_current")
     cursor.execute(
         f"""
         INSERT INTO {_CURRENT}
-            (tenant_id, deal_id, score_id, model_version_id, probability, band, amount,
+            (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
              previous_probability, previous_band, scored_at)
-        SELECT %(tenant)s, i.deal_id, i.id, %(version)s, i.probability, i.band,
-               i.amount_cents::numeric / 100, p.probability, COALESCE(p.band, ''), %(at)s
-        FROM scoring_inserted i LEFT JOIN scoring_previous p ON p.deal_id = i.deal_id
+        SELECT %(tenant)s, b.deal_id, b.score_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
+               b.digest, b.amount_cents::numeric / 100, NULL, '', %(at)s
+        FROM scoring_diff b WHERE b.is_new
         """,
         params,
     )
-    watch.lap("insert_current")
-    # Dropped now (not only at commit) so a second pass in the same transaction can recreate them.
-    for table in ("scoring_batch", "scoring_entry", "scoring_inserted", "scoring_previous"):
-        cursor.execute(f"DROP TABLE {table}")
-
-
-def _current_remove(
-    cursor: Any,
-    *,
-    tenant_id: int,
-    deal_ids: Sequence[int] | None,
-    keep_open: bool,
-    scored_at: dt.datetime | None = None,
-) -> int:
-    """Drop current scores that no longer hold: of deals not open (or all, when nothing serves).
-
-    After a full pass every open deal's current score carries this pass's ``scored_at``, so the
-    rest belong to closed or deleted deals.
-    """
-    if not keep_open:
-        if deal_ids is None:
-            cursor.execute(f"DELETE FROM {_CURRENT} WHERE tenant_id = %s", [tenant_id])
-        else:
-            cursor.execute(
-                f"DELETE FROM {_CURRENT} WHERE tenant_id = %s AND deal_id = ANY(%s)",
-                [tenant_id, list(deal_ids)],
-            )
-        return cursor.rowcount
+    watch.lap("write_current")
+    removed = 0
     if deal_ids is None:
         cursor.execute(
-            f"DELETE FROM {_CURRENT} WHERE tenant_id = %s AND scored_at < %s", [tenant_id, scored_at]
+            f"""
+            DELETE FROM {_CURRENT} c WHERE c.tenant_id = %s
+              AND NOT EXISTS (SELECT FROM scoring_batch b WHERE b.deal_id = c.deal_id)
+            """,
+            [tenant_id],
         )
+        removed = cursor.rowcount
+    elif len(rows.ids) < len(set(deal_ids)):
+        removed = _current_remove_unscored(cursor, tenant_id=tenant_id, deal_ids=deal_ids, scored=rows.ids)
+    watch.lap("remove_stale")
+    # Dropped now (not only at commit) so a second pass in the same transaction can recreate them.
+    for table in ("scoring_batch", "scoring_entry", "scoring_diff"):
+        cursor.execute(f"DROP TABLE {table}")
+    return written, removed
+
+
+def _history_sequence(cursor: Any) -> str:
+    """The sequence behind DealScore ids (history ids are drawn before the rows are inserted)."""
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [_SCORES])
+    return cursor.fetchone()[0]
+
+
+def _current_remove_unscored(
+    cursor: Any, *, tenant_id: int, deal_ids: Sequence[int] | None, scored: np.ndarray
+) -> int:
+    """Drop the current scores of deals in scope (all, or ``deal_ids``) not among ``scored``:
+    deals closed or deleted since. Used by small passes; the COPY path anti-joins its table."""
+    scope = "" if deal_ids is None else "AND deal_id = ANY(%(scope)s)"
+    cursor.execute(
+        f"DELETE FROM {_CURRENT} WHERE tenant_id = %(tenant)s {scope} AND deal_id <> ALL(%(scored)s)",
+        {"tenant": tenant_id, "scope": list(deal_ids or []), "scored": scored.tolist()},
+    )
+    return cursor.rowcount
+
+
+def _current_remove_all(cursor: Any, *, tenant_id: int, deal_ids: Sequence[int] | None) -> int:
+    """Drop current scores (all, or those of ``deal_ids``): nothing serves the tenant."""
+    if deal_ids is None:
+        cursor.execute(f"DELETE FROM {_CURRENT} WHERE tenant_id = %s", [tenant_id])
     else:
         cursor.execute(
-            f"""
-            DELETE FROM {_CURRENT} c
-            WHERE c.tenant_id = %s AND c.deal_id = ANY(%s) AND c.scored_at < %s
-            """,
-            [tenant_id, list(deal_ids), scored_at],
+            f"DELETE FROM {_CURRENT} WHERE tenant_id = %s AND deal_id = ANY(%s)", [tenant_id, list(deal_ids)]
         )
     return cursor.rowcount
 

@@ -126,7 +126,8 @@ def test_the_copy_path_stores_what_the_small_path_stores(trained_tenant: Tenant,
     small_drivers = {score.deal_id: score.drivers for score in DealScore.objects.all()}
     monkeypatch.setattr(services, "SMALL_BATCH", 0)
 
-    deal_scores_refresh(trigger="copy", as_of=ANCHOR)
+    # Deals named by id get a history row each, changed or not: both paths write every row.
+    deal_scores_refresh(deal_ids=_open_ids(), trigger="copy", as_of=ANCHOR)
 
     copied = {row.deal_id: row for row in CurrentScore.objects.all()}
     assert copied.keys() == small.keys()
@@ -135,6 +136,56 @@ def test_the_copy_path_stores_what_the_small_path_stores(trained_tenant: Tenant,
         assert row.band == small[deal_id].band
         assert row.previous_probability == pytest.approx(small[deal_id].probability)
         assert DealScore.objects.get(pk=row.score_id).drivers == small_drivers[deal_id]
+
+
+@pytest.mark.parametrize("path", ["small", "copy"])
+def test_a_full_pass_writes_history_for_changed_scores_only(
+    trained_tenant: Tenant, monkeypatch, path: str
+) -> None:
+    if path == "copy":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
+    before = {row.deal_id: row for row in CurrentScore.objects.all()}
+    changed = Deal.objects.filter(status=DealStatus.OPEN, lead_source="Partner").first()
+    Deal.objects.filter(pk=changed.pk).update(lead_source="Referral")
+
+    batch = deal_scores_refresh(trigger="batch", as_of=ANCHOR)
+
+    assert batch.scored == 40 and batch.written == 1
+    assert list(DealScore.objects.filter(trigger="batch").values_list("deal_id", flat=True)) == [changed.pk]
+    after = {row.deal_id: row for row in CurrentScore.objects.all()}
+    assert after[changed.pk].previous_probability == before[changed.pk].probability
+    assert after[changed.pk].probability != before[changed.pk].probability
+    assert after[changed.pk].score_id == DealScore.objects.get(trigger="batch").pk
+    unchanged = [deal_id for deal_id in after if deal_id != changed.pk]
+    for deal_id in unchanged:
+        assert (after[deal_id].score_id, after[deal_id].scored_at, after[deal_id].previous_probability) == (
+            before[deal_id].score_id,
+            before[deal_id].scored_at,
+            before[deal_id].previous_probability,
+        )
+
+    rerun = deal_scores_refresh(trigger="rerun", as_of=ANCHOR)
+
+    assert rerun.scored == 40 and rerun.written == 0 and rerun.removed == 0
+    assert not DealScore.objects.filter(trigger="rerun").exists()
+    assert {row.deal_id: row.probability for row in CurrentScore.objects.all()} == {
+        deal_id: row.probability for deal_id, row in after.items()
+    }
+
+
+@pytest.mark.parametrize("path", ["small", "copy"])
+def test_a_day_later_every_score_changes_and_is_kept(trained_tenant: Tenant, monkeypatch, path: str) -> None:
+    if path == "copy":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
+    before = dict(CurrentScore.objects.values_list("deal_id", "probability"))
+
+    batch = deal_scores_refresh(trigger="daily", as_of=ANCHOR + dt.timedelta(days=1))
+
+    assert batch.written == 40
+    assert DealScore.objects.filter(trigger="daily").count() == 40
+    for row in CurrentScore.objects.all():
+        assert row.previous_probability == before[row.deal_id]
+        assert DealScore.objects.get(pk=row.score_id).trigger == "daily"
 
 
 @pytest.mark.parametrize("path", ["small", "copy"])
