@@ -1,10 +1,13 @@
 """Email digests: what the week (or day) brought, per user, as HTML and plain text.
 
-A digest holds the win-rate headline with its interval (insights.diagnose, the same document
-the home page shows), the open deals most at risk with their drivers (scoring), the alerts
-raised since the last digest, the segments that moved the win rate most, and links into the
-app (settings.SITE_URL). Content is built once per tenant and frequency as a JSON-ready dict
-(:func:`digest_content_build`), then rendered per user with a signed unsubscribe link.
+A digest opens with the CRO briefing's header (insights.briefing.briefing_digest_header, the
+numbers of the app's briefing page for the same day): the win-rate headline with its interval
+(insights.diagnose, the same document the home page shows), the quarter forecast with its 80%
+interval against the tenant's quota, the top contributors to the change, the focus list and the
+alerts summary. Then the open deals most at risk with their drivers (scoring), the alerts
+raised since the last digest, and links into the app (settings.SITE_URL). Content is built once
+per tenant and frequency as a JSON-ready dict (:func:`digest_content_build`), then rendered per
+user with a signed unsubscribe link.
 
 Sending is idempotent per user and period: a DigestDelivery row (unique on tenant, user and
 period key) is claimed before sending, so a re-run or a retried task sends nothing twice.
@@ -39,7 +42,6 @@ logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "alerts.digest.unsubscribe"
 TOP_RISK_DEALS = 5
-TOP_MOVERS = 5
 MAX_NEW_ALERTS = 10
 
 
@@ -91,21 +93,6 @@ def _headline(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _movers(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "dimension_label": item.get("dimension_label", item["dimension"]),
-            "value": item["value"],
-            "effect": item["effect"],
-            "contribution": item["contribution"],
-            "rate_before": item.get("rate_before"),
-            "rate_after": item.get("rate_after"),
-            "summary": item.get("summary", ""),
-        }
-        for item in document.get("top_contributors", [])[:TOP_MOVERS]
-    ]
-
-
 def _risk_deals() -> list[dict[str, Any]]:
     """The open deals most at risk (highest amount among high/critical bands), with drivers."""
     from alerts.integrations import top_risk_deals
@@ -120,11 +107,16 @@ def digest_content_build(*, tenant: Tenant, on: dt.date, since: dt.datetime) -> 
     """Everything a digest shows, as a JSON-ready dict; the same for every user of the tenant.
 
     ``on`` is the tenant's local date of the digest (diagnose's as-of: deals closed before it);
-    ``since`` bounds "new alerts". Runs in the active tenant's context.
+    ``since`` bounds "new alerts". ``briefing`` is the briefing page's header as of ``on``
+    (forecast against the tenant's quota, contributors, focus list, alerts summary). Runs in the
+    active tenant's context.
     """
+    from insights.briefing import briefing_digest_header
     from insights.services import diagnose
 
     document = diagnose(tenant=tenant, as_of=on)
+    # The briefing reuses this diagnosis, so the headline is the one document's.
+    header = briefing_digest_header(tenant=tenant, as_of=on, diagnosis=document)
     new_alerts = [
         {
             "title": alert.title,
@@ -144,7 +136,7 @@ def digest_content_build(*, tenant: Tenant, on: dt.date, since: dt.datetime) -> 
         "since": since.isoformat(),
         "period": document["period"]["current"],
         "headline": _headline(document),
-        "movers": _movers(document),
+        "briefing": header,
         "risk_deals": _risk_deals(),
         "new_alerts": new_alerts,
         "new_alert_count": alert_count_since(since=since),
@@ -153,6 +145,7 @@ def digest_content_build(*, tenant: Tenant, on: dt.date, since: dt.datetime) -> 
             "risk_board": app_url("risk_board", "/deals/"),
             "alerts": app_url("alerts", "/alerts/"),
             "segments": app_url("segments", "/segments/"),
+            "briefing": app_url("briefing", "/briefing/"),
         },
     }
 
@@ -168,8 +161,14 @@ class RenderedDigest:
 def digest_render(*, content: dict[str, Any], user: AbstractBaseUser, frequency: str) -> RenderedDigest:
     """Subject, plain text and HTML of one user's digest (templates/alerts/email/digest.*)."""
     unsubscribe = unsubscribe_url(tenant_id=require_tenant_id(), user_id=int(user.pk))
+    focus_list = content["briefing"]["focus_list"]
     context = {
         **content,
+        # (title, up to three segments with their intervals, how many carry the label)
+        "focus_rows": [
+            (title, focus_list[key], focus_list["counts"][key])
+            for title, key in (("Focus", "focus"), ("Keep", "keep"), ("Deprioritise", "deprioritise"))
+        ],
         "user": user,
         "frequency": frequency,
         "frequency_label": "daily" if frequency == DigestFrequency.DAILY else "weekly",

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 from html import unescape
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from alerts.digest import digests_send_due
@@ -19,8 +24,9 @@ from insights.services import diagnose
 from salesintel.testing.data import DEMO_ANCHOR
 from tenants.context import tenant_context
 from tenants.models import Role
+from tenants.quota import tenant_quota_set
 from tenants.services import membership_grant, user_ensure
-from web.templatetags.web import interval, pct, pts
+from web.templatetags.web import interval, money, pct, pts
 
 DRIVERS = [{"feature": "lead_source", "label": "Partner lead source", "value": -0.4}]
 
@@ -158,3 +164,76 @@ def test_a_dry_run_renders_but_sends_and_records_nothing(demo_with_member, smtp_
     assert mail.outbox == []
     with tenant_context(tenant):
         assert DigestDelivery.objects.count() == 0
+
+
+def briefing_json(tenant, on: dt.date = DEMO_ANCHOR) -> dict:
+    """The briefing as ``manage.py briefing --json`` prints it (the page's document)."""
+    out = io.StringIO()
+    call_command("briefing", "--tenant", tenant.slug, "--as-of", on.isoformat(), "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_both_parts_open_with_the_briefing_the_app_shows(demo_with_member, smtp_server, client: Client):
+    tenant, user, _ = demo_with_member
+    tenant_quota_set(tenant=tenant, quota="12000000", user=None)
+    document = briefing_json(tenant)
+    client.force_login(user)
+    page = client.get(reverse("briefing"), {"as_of": DEMO_ANCHOR.isoformat()})
+    assert page.context["doc"]["forecast"] == document["forecast"]
+    assert page.context["doc"]["focus"] == document["focus"]
+
+    send(tenant)
+
+    text, html = parts(smtp_server.messages[0])
+    currency = document["currency"]
+    headline, forecast, focus = document["headline"], document["forecast"], document["focus"]
+    by_value = {segment["value"]: segment for segment in focus["segments"]}
+    partner = by_value["Partner"]
+    no_evidence = sum(1 for segment in focus["segments"] if segment["label"] == "no evidence either way")
+    assert forecast["quota_source"] == "tenant" and "Partner" in focus["deprioritise"]
+    shown = [
+        # headline win rate with n and its interval
+        pct(headline["current"]["rate"]),
+        interval(headline["current"]),
+        f"{headline['current']['n']} closed deals",
+        headline["verdict"],
+        # the quarter forecast with its 80% interval, against the stored quota
+        money(forecast["expected"], currency),
+        f"80% interval {money(forecast['p10'], currency)}–{money(forecast['p90'], currency)}",
+        f"{money(forecast['won_so_far'], currency)} won so far ({forecast['n_won_so_far']} deals)",
+        f"Quota {money(12_000_000, currency)}",
+        f"expected attainment {pct(forecast['expected_attainment'], 0)}",
+        f"{pct(forecast['probability_of_quota'], 0)} chance to reach it",
+        # the top contributors to the change, the focus list with intervals, the alerts summary
+        *(item["summary"] for item in document["top_contributors"]),
+        f"Partner: {money(partner['expected_revenue'], currency)} per opportunity",
+        f"{money(partner['ci_low'], currency)}–{money(partner['ci_high'], currency)}, n = {partner['n']}",
+        f"the {money(focus['tenant_average'], currency)} average",
+        f"{no_evidence} of {len(focus['segments'])} segments: no evidence either way.",
+        document["alerts"]["summary"],
+    ]
+    for number in shown:
+        assert number in text, number
+        assert number in html, number
+    quarter = forecast["quarter"]["label"]
+    assert text.index(f"{quarter} BOOKINGS FORECAST") < text.index("TOP RISK DEALS")
+    assert html.index(f"{quarter} bookings forecast") < html.index("Top risk deals")
+
+
+def test_where_no_segment_separates_from_the_average_both_parts_say_no_evidence_either_way(
+    skygeni_tenant, smtp_server
+):
+    on = dt.date(2024, 7, 21)  # the day after the reference file's last close
+    user = user_ensure(email="cro@skygeni.test", password=None)
+    membership_grant(tenant=skygeni_tenant, user=user, role=Role.VIEWER)
+    document = briefing_json(skygeni_tenant, on=on)
+    assert (document["focus"]["focus"], document["focus"]["deprioritise"]) == ([], [])
+
+    send(skygeni_tenant, on=on)
+
+    text, html = parts(smtp_server.messages[0])
+    for part in (text, html):
+        assert document["focus"]["summary"] in part
+        assert document["focus"]["summary"].startswith("No evidence either way")
+        assert "No quarterly quota set" in part
+        assert money(document["forecast"]["p10"], "USD") in part

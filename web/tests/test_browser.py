@@ -198,16 +198,19 @@ def test_the_briefing_renders_and_prints_to_one_or_two_a4_pages(
     page: Any, live_server: Any, sign_in: Any, demo_tenant
 ):
     from scoring.services import model_train
+    from tenants.quota import tenant_quota_set
     from tenants.services import user_ensure
 
     with tenant_context(demo_tenant):
         model_train()
+    tenant_quota_set(tenant=demo_tenant, quota="3000000")
     user = user_ensure(email="cro@demo.test", password="pw-demo-cro-1")
     membership_grant(tenant=demo_tenant, user=user, role=Role.VIEWER)
     sign_in(page, "cro@demo.test", "pw-demo-cro-1")
-    page.goto(f"{live_server.url}/briefing/?quota=3000000")
+    page.goto(f"{live_server.url}/briefing/")
     page.locator("[data-testid=briefing-summary] li").first.wait_for()
     assert page.locator("[data-testid=forecast-chart] svg").count() == 1
+    assert "Quota $3.00M: expected attainment" in page.locator("[data-testid=forecast-quota]").inner_text()
     pdf = page.pdf(format="A4", print_background=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 1 <= pages <= 2, f"the briefing printed to {pages} pages"
