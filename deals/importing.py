@@ -1326,7 +1326,8 @@ def _upsert_sql(present: set[str]) -> str:
 
     Known deals are matched on (tenant_id, crm_id) and only rewritten when a column the input
     carries IS DISTINCT FROM the stored value, so a re-import of the same file writes nothing.
-    The UPDATE joins the table a second time (``o``) to return the pre-update values.
+    The pre-update values come from ``RETURNING old.…`` (PostgreSQL 18), so the table is joined
+    once.
     """
     updated = ["created_date", "closed_date", "stage", "amount", "currency", "status", "sales_cycle_days"]
     updated += [name for name in OPTIONAL_FIELDS if name in present]
@@ -1335,13 +1336,13 @@ def _upsert_sql(present: set[str]) -> str:
     if "extra" in present:
         updated.append("extra")
     assignments = ",\n            ".join(f"{name} = s.{name}" for name in updated)
-    compared_old = ", ".join(f"o.{name}" for name in updated)
+    compared_old = ", ".join(f"d.{name}" for name in updated)
     compared_new = ", ".join(f"s.{name}" for name in updated)
     entered_changed = ""
     if "stage_entered_date" in present:
         entered_changed = (
             "\n              OR (s.stage_entered_date IS NOT NULL"
-            " AND s.stage_entered_date IS DISTINCT FROM o.stage_entered_date)"
+            " AND s.stage_entered_date IS DISTINCT FROM d.stage_entered_date)"
         )
     return f"""
     WITH staged AS NOT MATERIALIZED (
@@ -1360,16 +1361,16 @@ def _upsert_sql(present: set[str]) -> str:
             {assignments},
             stage_entered_date = CASE
                 WHEN s.stage_entered_date IS NOT NULL THEN s.stage_entered_date
-                WHEN o.stage IS DISTINCT FROM s.stage THEN %(today)s::date
-                ELSE o.stage_entered_date END,
+                WHEN d.stage IS DISTINCT FROM s.stage THEN %(today)s::date
+                ELSE d.stage_entered_date END,
             updated_at = now()
-        FROM staged s JOIN deals_deal o ON o.tenant_id = %(tenant)s AND o.crm_id = s.crm_id
-        WHERE d.id = o.id
+        FROM staged s
+        WHERE d.tenant_id = %(tenant)s AND d.crm_id = s.crm_id
           AND (({compared_old}) IS DISTINCT FROM ({compared_new}){entered_changed})
-        RETURNING d.id, o.stage AS old_stage, d.stage, d.stage_entered_date,
-                  (o.stage, o.amount, o.status, o.closed_date, o.expected_close_date)
-                  IS DISTINCT FROM (d.stage, d.amount, d.status, d.closed_date, d.expected_close_date)
-                  AS scored_change
+        RETURNING d.id, old.stage AS old_stage, new.stage, new.stage_entered_date,
+                  (old.stage, old.amount, old.status, old.closed_date, old.expected_close_date)
+                  IS DISTINCT FROM (new.stage, new.amount, new.status, new.closed_date,
+                                    new.expected_close_date) AS scored_change
     ),
     created AS (
         INSERT INTO deals_deal (
