@@ -30,6 +30,7 @@ BUDGETS = {
     "settings_members": 14,
     "settings_alert_rules": 15,
     "settings_api_keys": 14,
+    "settings_quota": 13,
     "deal_detail": 26,
     "rep_detail": 28,
 }
