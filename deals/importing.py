@@ -84,7 +84,6 @@ STAGING_COLUMNS: tuple[tuple[str, str], ...] = (
     ("extra", "jsonb"),
 )
 STAGING_TABLE = "deal_import_staging"
-CHUNK_TABLE = "deal_import_chunk"
 # High 32 bits of the advisory lock key that serialises imports per tenant ("DEAL").
 _IMPORT_LOCK_NAMESPACE = 0x4445414C
 
@@ -1274,17 +1273,14 @@ OPTIONAL_FIELDS = ("name", "expected_close_date", "industry", "region", "product
 
 
 def _create_staging(cursor: Any) -> None:
-    """The whole input's valid rows (STAGING_TABLE) and the chunk being written (CHUNK_TABLE)."""
     columns = ", ".join(f"{name} {sql_type}" for name, sql_type in STAGING_COLUMNS)
-    # ``done``: the chunk writer already inserted the row's new deal.
-    for table, more in ((STAGING_TABLE, ", done boolean NOT NULL DEFAULT false"), (CHUNK_TABLE, "")):
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
-        cursor.execute(f"CREATE TEMP TABLE {table} ({columns}{more}) ON COMMIT DROP")
+    cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING_TABLE}")
+    cursor.execute(f"CREATE TEMP TABLE {STAGING_TABLE} ({columns}) ON COMMIT DROP")
 
 
-def _copy_into(cursor: Any, chunk: ValidatedChunk, table: str) -> None:
+def _copy_into_staging(cursor: Any, chunk: ValidatedChunk) -> None:
     names = ", ".join(chunk.columns)
-    with cursor.copy(f"COPY pg_temp.{table} ({names}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY pg_temp.{STAGING_TABLE} ({names}) FROM STDIN") as copy:
         copy.write(chunk.copy_text.encode("utf-8"))
 
 
@@ -1322,8 +1318,6 @@ def _duplicate_errors(cursor: Any, crm_label: str, row_word: str) -> tuple[int, 
 def _upsert_sql(present: set[str]) -> str:
     """One statement: update known deals that differ, insert new ones, record stage moves.
 
-    Reads the staged rows the chunk writer has not inserted already (``NOT done``).
-
     Known deals are matched on (tenant_id, crm_id) and only rewritten when a column the input
     carries IS DISTINCT FROM the stored value, so a re-import of the same file writes nothing.
     The pre-update values come from ``RETURNING old.…`` (PostgreSQL 18), so the table is joined
@@ -1354,7 +1348,6 @@ def _upsert_sql(present: set[str]) -> str:
                COALESCE(s.extra, '{{}}') AS extra
         FROM pg_temp.{STAGING_TABLE} s
         LEFT JOIN deals_rep r ON r.tenant_id = %(tenant)s AND r.crm_id = s.rep_crm_id
-        WHERE NOT s.done
     ),
     changed AS (
         UPDATE deals_deal AS d SET
@@ -1404,50 +1397,11 @@ def _upsert_sql(present: set[str]) -> str:
     """
 
 
-def _chunk_insert_sql() -> str:
-    """Insert CHUNK_TABLE's new deals and stage every row; known ones are left to :func:`_upsert_sql`.
-
-    ``ON CONFLICT DO NOTHING`` finds the known deals with the probe of the (tenant_id, crm_id)
-    unique index that any insert makes, so no join reads the tenant's deals (such a join, once
-    per chunk, would be quadratic in the import's size, and right after earlier chunks the
-    statistics claim the tenant has far fewer deals than it has). Rows not inserted are staged
-    with ``done`` false. Returns (created, created ids).
-    """
-    columns = ", ".join(name for name, _ in STAGING_COLUMNS)
-    return f"""
-    WITH created AS (
-        INSERT INTO deals_deal (
-            tenant_id, crm_id, name, created_date, closed_date, expected_close_date, rep_id,
-            industry, region, product_type, lead_source, stage, stage_entered_date, amount,
-            currency, status, sales_cycle_days, extra, created_at, updated_at
-        )
-        SELECT %(tenant)s, s.crm_id, COALESCE(s.name, ''), s.created_date, s.closed_date,
-               s.expected_close_date, r.id, COALESCE(s.industry, ''), COALESCE(s.region, ''),
-               COALESCE(s.product_type, ''), COALESCE(s.lead_source, ''), s.stage,
-               s.stage_entered_date, s.amount, s.currency, s.status,
-               s.closed_date - s.created_date, COALESCE(s.extra, '{{}}'), now(), now()
-        FROM pg_temp.{CHUNK_TABLE} s
-        LEFT JOIN deals_rep r ON r.tenant_id = %(tenant)s AND r.crm_id = s.rep_crm_id
-        ON CONFLICT (tenant_id, crm_id) DO NOTHING
-        RETURNING id, crm_id
-    ),
-    staged AS (
-        INSERT INTO pg_temp.{STAGING_TABLE} ({columns}, done)
-        SELECT {", ".join(f"s.{name}" for name, _ in STAGING_COLUMNS)}, c.id IS NOT NULL
-        FROM pg_temp.{CHUNK_TABLE} s LEFT JOIN created c ON c.crm_id = s.crm_id
-    )
-    SELECT count(*), COALESCE(array_agg(id ORDER BY id), '{{}}') FROM created
-    """
-
-
-def _rep_upsert_sql(table: str, *, pending_only: bool = False) -> str:
-    """Create the reps of ``table``'s rows (of its not yet inserted rows with ``pending_only``)."""
-    row_filter = " AND NOT done" if pending_only else ""
-    return f"""
+_REP_UPSERT = f"""
     INSERT INTO deals_rep AS r (tenant_id, crm_id, name, email, active)
     SELECT %(tenant)s, rep_crm_id, COALESCE(max(rep_name), ''), COALESCE(max(rep_email), ''), true
-    FROM pg_temp.{table}
-    WHERE rep_crm_id IS NOT NULL{row_filter}
+    FROM pg_temp.{STAGING_TABLE}
+    WHERE rep_crm_id IS NOT NULL
     GROUP BY rep_crm_id
     ON CONFLICT (tenant_id, crm_id) DO UPDATE SET
         name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE r.name END,
@@ -1466,37 +1420,26 @@ def run_import(
     invalid input it raises :class:`ImportRejected` (carrying the errors) so nothing it wrote
     survives; ImportRefused from the source is turned into ImportRejected the same way.
 
-    Chunks are written while the next one is parsed: a :class:`_ChunkWriter` thread sends chunk
-    k to PostgreSQL (COPY, upsert) while this thread validates chunk k + 1, so the Python work
-    and the database's work overlap on two cores. A chunk is upserted only while the input has
-    been clean so far; once a row is wrong the rest is only staged (to name repeated ids) and
-    the import is rejected, which rolls back what earlier chunks wrote.
+    Chunks are staged while the next one is parsed: a :class:`_StagingWriter` thread COPYs chunk
+    k into the staging table while this thread validates chunk k + 1, so on two cores the
+    Python work and the COPY overlap.
     """
     outcome = ImportOutcome()
     errors: list[RowError] = []
     id_hashes: list[np.ndarray] = []
-    present = set(source.present_fields)
     with connection.cursor() as cursor:
         _create_staging(cursor)
-        # One writer per tenant at a time: a second import of the same tenant waits here and then
-        # sees the first one's deals as known (instead of failing on the same new ids).
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_NAMESPACE << 32 | tenant_id])
-        params: dict[str, Any] = {"tenant": tenant_id, "today": today, "source": change_source}
-        writer = _ChunkWriter(params)
-        clean = True  # every row so far valid and every chunk's ids distinct: keep upserting
+        writer = _StagingWriter()
         try:
             for chunk in source.chunks():
                 outcome.rows_read += len(chunk)
                 validated = validate_chunk(chunk, context)
                 outcome.rejected += validated.bad_rows
                 errors.extend(validated.errors)
-                # A chunk repeating an id inside itself cannot be upserted (two inserts of one id).
-                clean = clean and not validated.bad_rows and not _has_repeats([validated.id_hashes])
                 if validated.valid_rows:
-                    # The fields and extra columns the input feeds are known once a chunk is read.
-                    present = set(source.present_fields) | ({"extra"} if source.has_extra else set())
-                    writer.submit(validated, upsert_present=present if clean else None)
+                    writer.submit(validated)
                     id_hashes.append(validated.id_hashes)
+            writer.close()
         except ImportRefused as refused:
             writer.close(raise_errors=False)
             kept = sorted(errors, key=_error_order)[: MAX_ERRORS - len(refused.errors)]
@@ -1505,7 +1448,6 @@ def run_import(
         except BaseException:
             writer.close(raise_errors=False)
             raise
-        writer.close()
         # A repeated deal id can span chunks: equal hashes point at candidates (8 bytes a row),
         # SQL confirms them and names both rows.
         duplicates, duplicate_errors = 0, list[RowError]()
@@ -1520,25 +1462,27 @@ def run_import(
         if outcome.rows_read == 0:
             outcome.errors = [file_error("there are no rows to import; nothing was changed")]
             raise ImportRejected(outcome)
-        created, updated, moves, deal_ids = writer.created, 0, 0, sorted(writer.deal_ids)
-        if writer.known or writer.staged_only:
-            # Known deals (and chunks only staged) are written set-based from the staging table.
-            if "rep_crm_id" in present:
-                cursor.execute(_rep_upsert_sql(STAGING_TABLE, pending_only=True), params)
-            # Right after a large import the table's statistics are stale (a tenant "has 80 deals"
-            # when it has a million); a nested loop planned on that is quadratic. Hash joins are
-            # linear whatever the estimates say.
-            cursor.execute(
-                "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)"
-            )
-            nested_loops = cursor.fetchone()[0]
-            cursor.execute(_upsert_sql(present), params)
-            more_created, updated, moves, more_ids = cursor.fetchone()
-            cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
-            created += more_created
-            deal_ids = sorted(deal_ids + list(more_ids))
-        for table in (STAGING_TABLE, CHUNK_TABLE):
-            cursor.execute(f"DROP TABLE pg_temp.{table}")
+
+        params: dict[str, Any] = {"tenant": tenant_id, "today": today, "source": change_source}
+        # One writer per tenant at a time: a second import of the same tenant waits here and then
+        # sees the first one's deals as known (instead of failing on the same new ids).
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK_NAMESPACE << 32 | tenant_id])
+        present = set(source.present_fields)
+        if source.has_extra:
+            present.add("extra")
+        if "rep_crm_id" in present:
+            cursor.execute(_REP_UPSERT, params)
+        # Right after a large import the table's statistics are stale (a tenant "has 80 deals"
+        # when it has a million); a nested loop planned on that is quadratic. Hash joins are
+        # linear whatever the estimates say.
+        cursor.execute(
+            "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)"
+        )
+        nested_loops = cursor.fetchone()[0]
+        cursor.execute(_upsert_sql(present), params)
+        created, updated, moves, deal_ids = cursor.fetchone()
+        cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
+        cursor.execute(f"DROP TABLE pg_temp.{STAGING_TABLE}")
     outcome.created = int(created)
     outcome.updated = int(updated)
     outcome.unchanged = outcome.rows_read - outcome.created - outcome.updated
@@ -1547,62 +1491,26 @@ def run_import(
     return outcome
 
 
-class _ChunkWriter:
-    """Writes validated chunks on a background thread, one at a time, in input order.
+class _StagingWriter:
+    """COPYs validated chunks into the staging table on a background thread, in input order.
 
-    Each chunk is staged in STAGING_TABLE (the whole input: for naming repeated ids and for the
-    final upsert). When ``upsert_present`` is given its reps are upserted and its new deals
-    inserted right away (:func:`_chunk_insert_sql`); its known deals are left for the one
-    set-based :func:`_upsert_sql` at the end, which compares them with what is stored. Once a
-    chunk is mostly known deals (a re-import), or the input turned out bad, later chunks are
-    only staged. The thread uses the same database connection (so the same transaction)
-    through psycopg; the caller's thread does not touch the connection until :meth:`close` has
-    waited for the last chunk. At most one chunk is in flight, so memory stays at two chunks.
+    The thread uses the same database connection (so the same transaction) through psycopg;
+    the caller's thread does not touch the connection until :meth:`close` has waited for the
+    last chunk. At most one chunk is in flight, so memory stays at two chunks.
     """
 
-    def __init__(self, params: dict[str, Any]) -> None:
-        self._params = params
+    def __init__(self) -> None:
         self._raw = connection.connection
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deal-import")
         self._pending: Future[None] | None = None
-        self._planner: str | None = None
-        self.created = 0
-        self.known = 0
-        self.deal_ids: list[int] = []
-        # Some chunk was staged without inserting its new deals; from then on every chunk is.
-        self.staged_only = False
 
-    def submit(self, chunk: ValidatedChunk, *, upsert_present: set[str] | None) -> None:
+    def submit(self, chunk: ValidatedChunk) -> None:
         self._wait()
-        self.staged_only = self.staged_only or upsert_present is None
-        self._pending = self._executor.submit(
-            self._write, chunk, None if self.staged_only else upsert_present
-        )
+        self._pending = self._executor.submit(self._write, chunk)
 
-    def _write(self, chunk: ValidatedChunk, present: set[str] | None) -> None:
+    def _write(self, chunk: ValidatedChunk) -> None:
         with self._raw.cursor() as cursor:
-            if present is None:
-                _copy_into(cursor, chunk, STAGING_TABLE)
-                return
-            cursor.execute(f"TRUNCATE pg_temp.{CHUNK_TABLE}")
-            _copy_into(cursor, chunk, CHUNK_TABLE)
-            if self._planner is None:
-                cursor.execute(
-                    "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)"
-                )
-                self._planner = cursor.fetchone()[0]
-            if "rep_crm_id" in present:
-                cursor.execute(_rep_upsert_sql(CHUNK_TABLE), self._params)
-            cursor.execute(_chunk_insert_sql(), self._params)
-            created, deal_ids = cursor.fetchone()
-        known = chunk.valid_rows - created
-        self.created += created
-        self.known += known
-        self.deal_ids.extend(deal_ids)
-        if known > created:
-            # Mostly known deals (a re-import): the final set-based upsert compares them with one
-            # hash join; probing each row here first would only add work.
-            self.staged_only = True
+            _copy_into_staging(cursor, chunk)
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -1610,7 +1518,7 @@ class _ChunkWriter:
             pending.result()
 
     def close(self, *, raise_errors: bool = True) -> None:
-        """Wait for the last chunk (re-raising its error) and restore the planner setting."""
+        """Wait for the last chunk; re-raise its error unless the caller is already failing."""
         try:
             self._wait()
         except Exception:
@@ -1618,9 +1526,6 @@ class _ChunkWriter:
                 raise
         finally:
             self._executor.shutdown(wait=True)
-        if self._planner is not None and raise_errors:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [self._planner])
 
 
 def _has_repeats(hashes: list[np.ndarray]) -> bool:

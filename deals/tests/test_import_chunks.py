@@ -1,8 +1,8 @@
-"""Imports spanning several chunks: new deals are written while later chunks are still read.
+"""Imports spanning several chunks: each chunk is staged by the writer thread while the next is read.
 
-CHUNK_ROWS is made tiny so a few rows exercise what a million-row file does: chunks inserted by
-the writer thread, a chunk of mostly known deals switching the rest to the final set-based
-upsert, and a bad row in a late chunk rolling back what earlier chunks wrote.
+CHUNK_ROWS is made tiny so a few rows exercise what a million-row file does: many chunks staged
+on the writer thread, known and new deals mixed across chunks, and a bad row in a late chunk
+after earlier chunks were staged.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_every_chunk_of_new_deals_is_created_with_its_rep(import_text):
 
 def test_reimporting_known_and_new_deals_across_chunks_counts_and_records_each_once(import_text):
     import_text(standard_csv(*(won_row(f"D{n}") for n in range(1, 5))))
-    rows = [won_row("D1"), won_row("D2", deal_stage="Proposal")]  # a known chunk: the rest is staged
+    rows = [won_row("D1"), won_row("D2", deal_stage="Proposal")]
     rows += [won_row("D5"), won_row("D3"), won_row("D6"), won_row("D4", deal_amount="1")]
     run = import_text(standard_csv(*rows))
     assert (run.status, run.created, run.updated, run.unchanged) == (ImportStatus.SUCCEEDED, 2, 2, 2)
@@ -55,7 +55,7 @@ def test_new_deals_after_a_chunk_of_known_ones_are_created(import_text):
     assert sorted(Deal.objects.values_list("crm_id", flat=True)) == ["D1", "D2", "D3", "D4"]
 
 
-def test_a_bad_row_in_a_late_chunk_undoes_the_chunks_already_written(import_text, in_tenant_a):
+def test_a_bad_row_in_a_late_chunk_rejects_the_chunks_already_staged(import_text, in_tenant_a):
     import_text(standard_csv(won_row("D1")))
     before = tenant_data_checksum()
     rows = [won_row(f"D{n}") for n in range(2, 8)] + [won_row("D8", deal_amount="-5")]
