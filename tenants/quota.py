@@ -16,7 +16,7 @@ from tenants.context import tenant_context
 from tenants.models import Tenant
 
 # The audit log's action for a changed quota (salesintel.audit records every admin change).
-QUOTA_CHANGED_ACTION = "tenant.quota_changed"
+QUOTA_CHANGED_ACTION = "tenant.quota_changed"  # salesintel.audit.models.AuditAction.TENANT_QUOTA_CHANGED
 # Tenant.quarterly_quota holds 16 digits, 2 of them decimals.
 QUOTA_LIMIT = Decimal("1e14")
 

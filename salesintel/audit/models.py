@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     WEBHOOK_CREATED = "webhook.created", "Webhook created"
     WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
     WEBHOOK_DELETED = "webhook.deleted", "Webhook deleted"
+    TENANT_QUOTA_CHANGED = "tenant.quota_changed", "Quarterly quota changed"
 
 
 class AuditEvent(TenantOwned):
