@@ -1,4 +1,4 @@
-"""Writes for deals: file import, API bulk upsert, and single-deal create/update.
+"""Writes for deals: file import, API bulk upsert, single-deal create/update, saved mappings.
 
 The file import and the API bulk upsert share one engine (deals.importing): the same
 validation, the same staging table and the same set-based upsert. Single-deal writes reuse the
@@ -40,7 +40,7 @@ from deals.importing import (
     validate_chunk,
 )
 from deals.mapping import DEFAULT_MAPPING, MappingSpec, mapping_api, mapping_from_json, mapping_resolve
-from deals.models import Deal, DealStageChange, ImportRun, ImportStatus, Rep
+from deals.models import Deal, DealStageChange, FieldMapping, ImportRun, ImportStatus, Rep
 from deals.signals import deal_saved, deals_changed
 from tenants.context import require_tenant_id
 from tenants.models import Tenant
@@ -475,3 +475,21 @@ def import_errors_as_text(errors: Iterable[RowError]) -> list[str]:
             where.append(f"column {error['column']}")
         lines.append(f"{', '.join(where)}: {error['reason']}" if where else error["reason"])
     return lines
+
+
+@transaction.atomic
+def field_mapping_save(*, name: str, spec: dict[str, Any]) -> FieldMapping:
+    """Store ``spec`` as the active tenant's mapping ``name`` (replacing one of that name).
+
+    The spec is validated first (deals.mapping.mapping_from_json raises MappingError with every
+    problem). A name equal to a preset's overrides that preset for this tenant. The audit log
+    records the change (salesintel.audit receivers on FieldMapping).
+    """
+    mapping_from_json(spec, name=name)
+    mapping, _ = FieldMapping.objects.update_or_create(name=name, defaults={"spec": spec})
+    return mapping
+
+
+def field_mapping_delete(*, mapping: FieldMapping) -> None:
+    """Delete a saved mapping of the active tenant (imports that used it keep its name)."""
+    mapping.delete()

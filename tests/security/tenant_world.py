@@ -27,11 +27,10 @@ from api.models import ApiKeyScope
 from api.services import api_key_create
 from deals.mapping import PRESETS
 from deals.models import Deal, DealStageChange, DealStatus, Rep
-from deals.services import deals_import_file
+from deals.services import deals_import_file, field_mapping_save
 from tenants.context import tenant_context
 from tenants.models import Membership, Tenant, TenantOwned
 from tenants.rls import tenant_owned_models
-from web.services import field_mapping_save
 
 IMPORT_HEADER = (
     "deal_id,created_date,closed_date,sales_rep_id,industry,region,product_type,lead_source,"

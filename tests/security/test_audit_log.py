@@ -16,12 +16,11 @@ from api.models import ApiKey, ApiKeyScope
 from api.services import api_key_create
 from deals.mapping import PRESETS
 from deals.models import FieldMapping
-from deals.services import deals_import_file
+from deals.services import deals_import_file, field_mapping_save
 from salesintel.audit.models import AuditAction, AuditEvent
 from tenants.context import tenant_context
 from tenants.models import Membership, Role
 from tenants.services import membership_grant, user_ensure
-from web.services import field_mapping_save
 
 CSV = (
     "deal_id,created_date,closed_date,sales_rep_id,industry,region,product_type,lead_source,"

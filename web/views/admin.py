@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from tenants import services as tenant_services
 from tenants.models import Membership, Role
-from web import services
 from web.decorators import tenant_admin_required
 from web.forms import MemberInviteForm, MemberRoleForm
 from web.rendering import render_page
@@ -43,7 +43,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     form = MemberInviteForm(request.POST)
     if not form.is_valid():
         return render_page(request, "web/admin/members.html", _members_context(form), status=400)
-    services.member_invite(
+    tenant_services.member_invite(
         tenant=request.tenant,  # type: ignore[attr-defined]
         email=form.cleaned_data["email"],
         role=form.cleaned_data["role"],
@@ -61,7 +61,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
     form = MemberRoleForm(request.POST)
     if form.is_valid():
         try:
-            services.member_role_change(membership=membership, role=form.cleaned_data["role"])
+            tenant_services.member_role_change(membership=membership, role=form.cleaned_data["role"])
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -76,7 +76,7 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk)
     try:
-        services.member_remove(membership=membership, acting_user=request.user)  # type: ignore[arg-type]
+        tenant_services.member_remove(membership=membership, acting_user=request.user)  # type: ignore[arg-type]
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

@@ -25,8 +25,9 @@ from redis.exceptions import RedisError
 from deals.mapping import PRESETS, MappingError, mapping_from_json, mapping_resolve
 from deals.models import FieldMapping
 from deals.selectors import import_run_list
+from deals.services import field_mapping_delete, field_mapping_save
 from salesintel.celery import app as celery_app
-from web import importing, services
+from web import importing
 from web.decorators import tenant_admin_required
 from web.forms import ImportUploadForm, MappingNameForm
 from web.rendering import render_page
@@ -162,7 +163,7 @@ def import_map(request: HttpRequest, upload_id: str) -> HttpResponse:
     try:
         mapping_from_json(spec, name=save_as or "wizard")
         if save_as:
-            services.field_mapping_save(name=save_as, spec=spec)
+            field_mapping_save(name=save_as, spec=spec)
     except MappingError as problem:
         context = _map_context(
             request, entry, upload_id, targets=targets, name_form=name_form, problems=problem.problems
@@ -308,6 +309,6 @@ def mappings(request: HttpRequest) -> HttpResponse:
 @require_POST
 def mapping_delete(request: HttpRequest, pk: int) -> HttpResponse:
     mapping = get_object_or_404(FieldMapping, pk=pk)
-    services.field_mapping_delete(mapping=mapping)
+    field_mapping_delete(mapping=mapping)
     messages.success(request, f"Deleted the mapping “{mapping.name}”.")
     return redirect(reverse("settings_mappings"))
