@@ -51,7 +51,7 @@ WITH version AS (
     RETURNING id
 ),
 scored AS (
-    SELECT d.id AS deal_id, d.amount, random() AS probability
+    SELECT d.id AS deal_id, random() AS probability
     FROM deals_deal d WHERE d.tenant_id = %(tenant)s AND d.status = 'open'
 ),
 history AS (
@@ -69,8 +69,9 @@ history AS (
 )
 INSERT INTO scoring_currentscore (tenant_id, deal_id, score_id, model_version_id, probability, band,
                                   amount, previous_band, scored_at)
-SELECT %(tenant)s, h.deal_id, h.id, h.model_version_id, h.probability, h.band, s.amount, '', h.scored_at
-FROM history h JOIN scored s ON s.deal_id = h.deal_id
+SELECT %(tenant)s, h.deal_id, h.id, h.model_version_id, h.probability, h.band, d.amount, '', h.scored_at
+-- The deal's amount from the table (a join of two CTEs has no statistics: a nested loop).
+FROM history h JOIN deals_deal d ON d.tenant_id = %(tenant)s AND d.id = h.deal_id
 """
 
 
@@ -79,6 +80,9 @@ def score_open_deals(*, tenant_id: int) -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        # Fresh statistics first: deals loaded in this transaction are invisible to the old ones,
+        # and a tenant estimated at one deal turns the amount join below into a nested loop.
+        cursor.execute("ANALYZE deals_deal")
         cursor.execute("DELETE FROM scoring_currentscore WHERE tenant_id = %s", [tenant_id])
         cursor.execute("DELETE FROM scoring_dealscore WHERE tenant_id = %s", [tenant_id])
         cursor.execute("DELETE FROM scoring_modelversion WHERE tenant_id = %s", [tenant_id])

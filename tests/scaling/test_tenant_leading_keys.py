@@ -25,10 +25,6 @@ NOT_TENANT_LEADING_ALLOWED: dict[tuple[str, tuple[str, ...]], str] = {
     ("tenants_membership", ("user_id",)): (
         "a signed-in user's tenants are found from the user before any tenant is active"
     ),
-    ("deals_fieldmapping", ("name",)): (
-        "known gap: SlugField's implicit index, redundant with mapping_name_unique_per_tenant "
-        "(tenant_id, name), which serves every lookup; reported to the deals app's owner"
-    ),
 }
 
 
