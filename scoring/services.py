@@ -305,6 +305,8 @@ def deal_scores_refresh(
 _CURRENT = CurrentScore._meta.db_table
 _SCORES = DealScore._meta.db_table
 _BANDS = tuple(name for name, _ in BAND_CUTOFFS)
+# Past this many current scores inserted in one pass, the table is analysed before commit.
+_ANALYZE_AFTER_NEW = 50_000
 
 
 @dataclass(frozen=True)
@@ -505,13 +507,27 @@ def _scores_write_copy(
         "bands": list(_BANDS),
     }
     changed = _changed_sql("b", only_changes)
+    batch_columns = ", ".join(
+        f"b.{name}"
+        for name in ("amount_cents", "probability", "band", "digest", *(f"d{i}" for i in range(slots)))
+    )
+    # A full pass also finds the current scores of deals no longer open: a FULL JOIN, which
+    # PostgreSQL can only run as a hash or merge join. (A NOT EXISTS anti-join planned from
+    # stale statistics — the current scores inserted moments ago by this very transaction — ran
+    # as a nested loop over a million rows for minutes.)
+    join = "FULL JOIN" if deal_ids is None else "LEFT JOIN"
     cursor.execute(
         f"""
         CREATE TEMP TABLE scoring_diff ON COMMIT DROP AS
-        SELECT b.*, c.deal_id IS NULL AS is_new,
-               CASE WHEN {changed} THEN nextval(%(sequence)s::regclass) END AS score_id
-        FROM scoring_batch b LEFT JOIN {_CURRENT} c ON c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id
-        WHERE {changed} OR c.amount * 100 <> b.amount_cents
+        SELECT COALESCE(b.deal_id, c.deal_id) AS deal_id, {batch_columns},
+               c.deal_id IS NULL AS is_new, b.deal_id IS NULL AS stale,
+               CASE WHEN b.deal_id IS NOT NULL AND {changed} THEN nextval(%(sequence)s::regclass) END
+                   AS score_id
+        FROM scoring_batch b {join} (
+            SELECT deal_id, model_version_id, probability, drivers_digest, amount
+            FROM {_CURRENT} WHERE tenant_id = %(tenant)s
+        ) c ON c.deal_id = b.deal_id
+        WHERE b.deal_id IS NULL OR {changed} OR c.amount * 100 <> b.amount_cents
         """,
         {**params, "sequence": _history_sequence(cursor)},
     )
@@ -546,7 +562,7 @@ def _scores_write_copy(
             amount = b.amount_cents::numeric / 100,
             scored_at = CASE WHEN b.score_id IS NULL THEN c.scored_at ELSE %(at)s END
         FROM scoring_diff b
-        WHERE c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id AND NOT b.is_new
+        WHERE c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id AND NOT b.is_new AND NOT b.stale
         """,
         params,
     )
@@ -561,13 +577,17 @@ def _scores_write_copy(
         """,
         params,
     )
+    if cursor.rowcount > _ANALYZE_AFTER_NEW:
+        # Many new rows (a tenant's first pass): statistics that still say the table is empty
+        # would plan the next pass's joins with it as a nested loop.
+        cursor.execute(f"ANALYZE {_CURRENT}")
     watch.lap("write_current")
     removed = 0
     if deal_ids is None:
         cursor.execute(
             f"""
-            DELETE FROM {_CURRENT} c WHERE c.tenant_id = %s
-              AND NOT EXISTS (SELECT FROM scoring_batch b WHERE b.deal_id = c.deal_id)
+            DELETE FROM {_CURRENT} c USING scoring_diff s
+            WHERE s.stale AND c.tenant_id = %s AND c.deal_id = s.deal_id
             """,
             [tenant_id],
         )

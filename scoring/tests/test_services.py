@@ -111,7 +111,12 @@ def test_a_closed_deal_loses_its_current_score_but_keeps_its_history(trained_ten
     assert DealScore.objects.filter(deal=deal).count() == 1
 
 
-def test_a_full_pass_drops_current_scores_of_deals_closed_since(trained_tenant: Tenant) -> None:
+@pytest.mark.parametrize("path", ["small", "copy"])
+def test_a_full_pass_drops_current_scores_of_deals_closed_since(
+    trained_tenant: Tenant, monkeypatch, path: str
+) -> None:
+    if path == "copy":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
     closed_id = _open_ids()[0]
     Deal.objects.filter(pk=closed_id).update(status=DealStatus.LOST, closed_date=ANCHOR)
 
