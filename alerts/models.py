@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from deals.models import Deal
-from tenants.models import TenantOwned
+from tenants.models import Tenant, TenantOwned
 
 
 class RuleKind(models.TextChoices):
@@ -71,6 +71,7 @@ class Alert(TenantOwned):
 
     # No single-column indexes on the foreign keys: the (tenant, …) indexes below cover every
     # lookup, and each extra index slows the set-based inserts of a big first run.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, editable=False, db_index=False)
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts", db_index=False)
     # Denormalised from the rule so the inbox filters and counts without a join.
     kind = models.CharField(max_length=32, choices=RuleKind.choices)
