@@ -101,6 +101,9 @@ class Band(models.TextChoices):
 class DealScore(TenantOwned):
     """One score a deal held, from one model version (history, append-only).
 
+    A full rescoring appends rows only for deals whose score changed; an event on a deal
+    (create, change, import) appends one for that deal in any case (docs/scoring.md).
+
     ``drivers`` lists up to three positive then up to three negative contributions, each
     ``{"feature", "label", "value"}`` with ``value`` in log-odds relative to the tenant's
     average deal.

@@ -1,8 +1,9 @@
 """Celery tasks for scoring: thin wrappers around scoring.services.
 
 The tenant id is the first argument; :class:`tenants.tasks.TenantTask` runs the body inside
-that tenant's context. Both tasks are idempotent: scoring twice appends a second, identical
-score; training twice creates a second version.
+that tenant's context. Both tasks are idempotent: rescoring every open deal twice writes no
+second history row for an unchanged score (scoring deals named by id appends one per deal
+each time); training twice creates a second version.
 """
 
 from __future__ import annotations
