@@ -300,11 +300,19 @@ def decomposition_document(decomposition: DimensionDecomposition) -> dict[str, o
                 "below_min_sample": bool(record["below_min_sample"]),
             }
         )
+    # Rounded so that the published parts add up to the published total (a waterfall's bars
+    # must meet its end): the rate effect takes the rounding of both.
+    total, mix = clean_number(decomposition.total_change), clean_number(decomposition.mix_effect)
+    rate = (
+        clean_number(total - mix)
+        if isinstance(total, float) and isinstance(mix, float)
+        else clean_number(decomposition.rate_effect)
+    )
     return {
         "dimension": decomposition.dimension,
         "label": decomposition.label,
-        "total_change": clean_number(decomposition.total_change),
-        "mix_effect": clean_number(decomposition.mix_effect),
-        "rate_effect": clean_number(decomposition.rate_effect),
+        "total_change": total,
+        "mix_effect": mix,
+        "rate_effect": rate,
         "segments": segments,
     }
