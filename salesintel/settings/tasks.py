@@ -58,6 +58,9 @@ ALERTS_MONTHLY_HOUR = env_int("ALERTS_MONTHLY_HOUR", 3)
 # Stall and cycle thresholds: won deals of the last two years, per product type by default.
 ALERTS_THRESHOLD_LOOKBACK_DAYS = env_int("ALERTS_THRESHOLD_LOOKBACK_DAYS", 730)
 ALERTS_SEGMENT_DIMENSIONS = tuple(env_list("ALERTS_SEGMENT_DIMENSIONS", ["product_type"]))
+# Webhooks to private/loopback addresses (a local receiver in development); metadata, multicast and
+# reserved addresses stay refused whatever this says (alerts/webhook_targets.py).
+ALERT_WEBHOOK_ALLOW_PRIVATE = env_bool("ALERT_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "alerts-schedule-tick": {
