@@ -224,6 +224,7 @@ def main() -> None:
         "deals_in_tenant": total,
         "list_requests_each": args.requests,
         "list": lists,
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
     if args.json:
         print(json.dumps(result, indent=2))
