@@ -99,7 +99,11 @@ def _read_frame(
                 buffer,
                 dtype={name: kind for name, kind in dtypes.items() if kind != "int64"},
                 keep_default_na=False,
-                na_values={name: [""] for name in dates},
+                # An empty field is NULL in COPY's CSV: missing for dates and numbers (a deal
+                # without a rep has no rep_id), an empty string for text columns.
+                na_values={
+                    name: [""] for name in [*dates, *(n for n, kind in dtypes.items() if kind == "float64")]
+                },
             )
     if frame.empty:
         frame = pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
@@ -126,7 +130,7 @@ def _with_rep_names(frame: pd.DataFrame) -> pd.DataFrame:
         rep_id: name or crm_id or ""
         for rep_id, name, crm_id in Rep.objects.values_list("id", "name", "crm_id")
     }
-    frame["rep"] = rep_ids.map(names).fillna("").astype(str)
+    frame["rep"] = rep_ids.map(names).astype(object).fillna("").astype(str)
     return frame
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from django.db.models import Count
+from django.db.models import Count, F
 
 from deals.models import Deal, DealStatus
 from salesintel.testing.celery import eventually, worker_database_url
@@ -69,6 +69,10 @@ def test_a_task_killed_mid_run_reruns_on_another_worker_without_duplicate_scores
     with tenant_context(tenant_a):
         model_train()  # the first batch: one score per open deal
         assert DealScore.objects.count() == OPEN_DEALS
+        # The score history records changes (docs/scoring.md): every open deal's amount moves
+        # (update() sends no signal, so nothing rescores now), so the rerun below has exactly one
+        # new score per deal to write, and a duplicate or a half-committed batch would show.
+        Deal.objects.filter(status=DealStatus.OPEN).update(amount=F("amount") * 2)
     celery_on_private_redis.control.purge()  # the per-deal tasks the seeding queued
 
     first = private_worker_factory()
