@@ -107,7 +107,7 @@ def test_another_tenant_gets_404_for_the_job(writer_a, writer_b):
 
 
 def test_an_empty_encoding_is_422_not_the_default(writer_a):
-    body = "--b\r\nContent-Disposition: form-data; name=\"encoding\"\r\n\r\n\r\n--b\r\n"
+    body = '--b\r\nContent-Disposition: form-data; name="encoding"\r\n\r\n\r\n--b\r\n'
     body += 'Content-Disposition: form-data; name="file"; filename="file.png"\r\n\r\n\x89PNG\r\n--b--\r\n'
     response = writer_a.generic(
         "POST", "/api/v1/imports", body.encode("latin-1"), content_type="multipart/form-data; boundary=b"
