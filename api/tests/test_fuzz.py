@@ -17,6 +17,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.config import PositiveDataAcceptanceConfig
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from api.tests.conftest import deal_make
 from tenants.context import tenant_context
@@ -81,20 +82,6 @@ def drop_invented_cursors(ctx, query):  # type: ignore[no-untyped-def]
     return query
 
 
-@schema.hook("map_body")
-def send_form_nulls_as_text(ctx, body):  # type: ignore[no-untyped-def]
-    # multipart/form-data cannot carry a null or an empty array: the client leaves the part out,
-    # which is an absent optional field (valid: its default applies), not the invalid value the
-    # fuzzer meant. Send them as the text a client would write ("null", "[]"), which the server
-    # must refuse like any other value outside the schema.
-    multipart = ctx.operation is not None and ctx.operation.path.endswith("/imports")
-    if multipart and isinstance(body, dict):
-        return {
-            key: "null" if value is None else "[]" if value == [] else value for key, value in body.items()
-        }
-    return body
-
-
 @schema.parametrize()
 @settings(
     max_examples=FUZZ_EXAMPLES,
@@ -106,4 +93,11 @@ def send_form_nulls_as_text(ctx, body):  # type: ignore[no-untyped-def]
     ],
 )
 def test_the_api_conforms_to_its_schema_and_never_errors(case, fuzz_data, write_key_a):
-    case.call_and_validate(headers={"Authorization": f"Bearer {write_key_a}"})
+    # multipart/form-data carries text and files only: the fuzzer's "invalid" null, array or
+    # object in a form field goes on the wire as no part (an absent optional field, valid) or
+    # one part per item (["latin-1"] is the valid "latin-1"), so "accepted invalid data" cannot
+    # be judged for the upload; every other check still runs on it. Its invalid inputs are
+    # tested one by one in test_imports (an empty encoding, no file, an unknown mapping, too
+    # large, JSON instead of a form).
+    excluded = [negative_data_rejection] if case.operation.path.endswith("/imports") else []
+    case.call_and_validate(headers={"Authorization": f"Bearer {write_key_a}"}, excluded_checks=excluded)
