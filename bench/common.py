@@ -315,3 +315,28 @@ def headline_params(*, tenant_id: int, ranges: Sequence[tuple[dt.date, dt.date]]
     for index, (start, end) in enumerate(ranges):
         params[f"start_{index}"], params[f"end_{index}"] = start, end
     return params
+
+
+_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+
+
+def statement_profile(
+    queries: Iterable[dict[str, Any]], *, skip: Sequence[str] = (), top: int = 6
+) -> list[dict[str, Any]]:
+    """The statements that cost most, from Django's captured queries (``CaptureQueriesContext``).
+
+    Statements are grouped by their text with literals replaced by ``?`` (300 single-deal
+    rescorings are one group); a statement containing any of ``skip`` is left out. ``COPY`` data
+    transfers are not captured by Django, so they count as the caller's own time.
+    """
+    groups: dict[str, dict[str, Any]] = {}
+    for query in queries:
+        sql = " ".join(query["sql"].split())
+        if any(marker in sql for marker in skip):
+            continue
+        key = _LITERALS.sub("?", sql)[:160]
+        group = groups.setdefault(key, {"statement": key, "calls": 0, "total_s": 0.0})
+        group["calls"] += 1
+        group["total_s"] += float(query["time"])
+    ranked = sorted(groups.values(), key=lambda group: -group["total_s"])[:top]
+    return [{**group, "total_s": round(group["total_s"], 2)} for group in ranked]

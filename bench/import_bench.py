@@ -118,7 +118,9 @@ def _peak_rss_mb() -> float:
 
 def child_import(path: Path, slug: str, fresh: bool) -> dict[str, object]:
     """Import ``path`` into tenant ``slug`` (emptied first when ``fresh``); report time and RSS."""
+    from common import statement_profile
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from deals.services import deals_import_file
     from tenants.context import tenant_context
@@ -133,9 +135,11 @@ def child_import(path: Path, slug: str, fresh: bool) -> dict[str, object]:
             cursor.execute("VACUUM ANALYZE deals_deal")
     rss_before = _peak_rss_mb()
     started = time.perf_counter()
-    with tenant_context(tenant):
+    # Statement times (the COMMIT too: Django logs it), to tell the database's share from ours.
+    with CaptureQueriesContext(connection) as captured, tenant_context(tenant):
         run = deals_import_file(file=path)
     seconds = time.perf_counter() - started
+    statements = [query for query in captured.captured_queries if "set_config" not in query["sql"]]
     return {
         "seconds": round(seconds, 2),
         "status": run.status,
@@ -146,6 +150,8 @@ def child_import(path: Path, slug: str, fresh: bool) -> dict[str, object]:
         "errors": run.errors[:3],
         "peak_rss_mb": _peak_rss_mb(),
         "rss_before_import_mb": rss_before,
+        "statements_s": round(sum(float(query["time"]) for query in statements), 2),
+        "statement_profile": statement_profile(statements, top=5),
     }
 
 

@@ -35,7 +35,6 @@ import importlib
 import io
 import json
 import os
-import re
 import shlex
 import statistics
 import sys
@@ -62,6 +61,7 @@ from common import (  # noqa: E402
     machine_describe,
     median,
     plan_summarise,
+    statement_profile,
 )
 
 AREAS = ("import", "diagnose", "scoring", "checks", "http", "tenants")
@@ -136,33 +136,19 @@ def bench_main(module_name: str, argv: list[str]) -> tuple[dict[str, Any], str]:
         return json.loads(text.splitlines()[-1]), err.getvalue()
 
 
-_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
 # Statements of the benches' own loaders and resets (ORM deletes), left out of the profiles.
-_BENCH_SETUP = ("bench_load", "VACUUM", "ANALYZE ", "bench_pushed", 'DELETE FROM "')
+_BENCH_SETUP = ("bench_load", "VACUUM", "ANALYZE ", "bench_pushed", 'DELETE FROM "', "set_config")
 
 
 def bench_main_profiled(module_name: str, argv: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """:func:`bench_main` with every statement's time recorded; the statements that cost most.
-
-    Statements are grouped by their text with literals replaced by ``?`` (300 single-deal
-    rescorings are one group); the benches' own loading and resets are left out.
-    """
+    """:func:`bench_main` with every statement's time recorded; the statements that cost most
+    (:func:`common.statement_profile`), the benches' own loading and resets left out."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
         result, _ = bench_main(module_name, argv)
-    groups: dict[str, dict[str, Any]] = {}
-    for query in captured.captured_queries:
-        sql = " ".join(query["sql"].split())
-        if any(marker in sql for marker in _BENCH_SETUP) or "set_config" in sql:
-            continue
-        key = _LITERALS.sub("?", sql)[:160]
-        group = groups.setdefault(key, {"statement": key, "calls": 0, "total_s": 0.0})
-        group["calls"] += 1
-        group["total_s"] += float(query["time"])
-    ranked = sorted(groups.values(), key=lambda group: -group["total_s"])[:6]
-    return result, [{**group, "total_s": round(group["total_s"], 2)} for group in ranked]
+    return result, statement_profile(captured.captured_queries, skip=_BENCH_SETUP)
 
 
 def _seconds(value: float) -> str:
@@ -546,6 +532,22 @@ def run_section(record: dict[str, Any]) -> str:
         ):
             steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in scoring[key]["steps_s"].items())
             lines += ["", f"scoring {label} by step: {steps}."]
+    imported = record["areas"].get("import", {}).get("result")
+    if imported and imported["import_all_created"].get("statement_profile"):
+        for label, key in (("fresh import", "import_all_created"), ("re-import", "import_all_unchanged")):
+            run = imported[key]
+            lines += [
+                "",
+                f"import, {label}: {run['seconds']:.2f} s, of which SQL statements "
+                f"{run['statements_s']:.2f} s (COMMIT, where the deferred foreign-key checks run, "
+                "included) and the rest Python (reading, validating) and the staging COPY. "
+                "Longest statements:",
+                "",
+            ]
+            lines += [
+                f"- {group['total_s']:.2f} s in {group['calls']} call(s): `{group['statement'][:140]}…`"
+                for group in run["statement_profile"][:3]
+            ]
     for name in ("scoring", "checks"):
         area = record["areas"].get(name, {}).get("result")
         if area and area.get("statement_profile"):
