@@ -98,39 +98,6 @@ class Band(models.TextChoices):
     CRITICAL = "critical", "Critical risk"
 
 
-class DriverEntry(TenantOwned):
-    """One distinct top driver: a feature's plain-language label and its contribution.
-
-    A million scores share a few thousand of these, so the score history stores their ids
-    instead of ~560 bytes of JSON per row (docs/scoring.md). ``value_centi`` is the log-odds
-    contribution in hundredths, stored exactly (drivers are rounded to 2 dp); ``value`` is it
-    as the float the drivers list has always shown.
-    """
-
-    tenant = _tenant_without_index()
-    feature = models.CharField(max_length=40)
-    label = models.TextField()
-    value_centi = models.IntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "feature", "label", "value_centi"], name="driverentry_unique_per_tenant"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.label}: {self.value:+.2f}"
-
-    @property
-    def value(self) -> float:
-        return self.value_centi / 100
-
-    def as_driver(self) -> dict:
-        """The ``{"feature", "label", "value"}`` dict the drivers list has always held."""
-        return {"feature": self.feature, "label": self.label, "value": self.value}
-
-
 class DealScore(TenantOwned):
     """One score a deal held, from one model version (history, append-only).
 

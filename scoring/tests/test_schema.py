@@ -30,8 +30,3 @@ def test_the_score_history_has_its_primary_key_and_one_tenant_led_index() -> Non
 def test_current_scores_are_keyed_by_tenant_and_deal_and_indexed_by_probability() -> None:
     assert _indexes("scoring_currentscore") == {"(tenant_id, deal_id)", "(tenant_id, probability)"}
     assert _foreign_keys("scoring_currentscore") == 0
-
-
-def test_driver_entries_are_unique_per_tenant_feature_label_and_value_with_no_other_index() -> None:
-    assert _indexes("scoring_driverentry") == {"(id)", "(tenant_id, feature, label, value_centi)"}
-    assert _foreign_keys("scoring_driverentry") == 0
