@@ -710,7 +710,7 @@ def score_drop_candidates_sql(
             ORDER BY r.deal_id, r.priority
         ),
         holding AS (
-            SELECT r.*, cs.probability, cs.band, s.drivers,
+            SELECT r.*, cs.probability, cs.band, s.driver_ids,
                    coalesce(nullif(d.name, ''), d.crm_id) AS deal_name
             FROM reference r
             JOIN scoring_currentscore cs ON cs.tenant_id = %(tenant_id)s AND cs.deal_id = r.deal_id
@@ -742,8 +742,9 @@ def score_drop_candidates_sql(
                 'main_driver', driver.label)
         FROM holding h
         LEFT JOIN LATERAL (
-            SELECT e ->> 'label' AS label FROM jsonb_array_elements(h.drivers) e
-            WHERE (e ->> 'value')::float8 < 0 ORDER BY (e ->> 'value')::float8 LIMIT 1
+            SELECT e.label FROM unnest(h.driver_ids) AS u (entry_id)
+            JOIN scoring_driverentry e ON e.tenant_id = %(tenant_id)s AND e.id = u.entry_id
+            WHERE e.value < 0 ORDER BY e.value LIMIT 1
         ) driver ON true
     """
     window_end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)

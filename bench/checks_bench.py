@@ -87,7 +87,13 @@ BAND_SQL = (
     "CASE WHEN {p} >= 0.5 THEN 'low' WHEN {p} >= 0.3 THEN 'medium' WHEN {p} >= 0.15 THEN 'high' "
     "ELSE 'critical' END"
 )
-DRIVERS = '[{"feature": "lead_source", "label": "Partner lead source", "value": -0.4}]'
+DRIVERS = [{"feature": "lead_source", "label": "Partner lead source", "value": -0.4}]
+
+
+def _driver_ids(cursor, tenant_id: int) -> list[int]:
+    from scoring.services import driver_entry_ids
+
+    return driver_entry_ids(cursor, tenant_id=tenant_id, entries=DRIVERS)
 
 
 def scores_reset(*, tenant_id: int) -> None:
@@ -110,12 +116,12 @@ def scores_reset(*, tenant_id: int) -> None:
         cursor.execute(
             f"""
             INSERT INTO scoring_dealscore
-                (tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
-            SELECT d.tenant_id, d.id, %s, {probability}, {BAND_SQL.format(p=probability)}, %s::jsonb,
+                (tenant_id, deal_id, model_version_id, probability, band, driver_ids, trigger, scored_at)
+            SELECT d.tenant_id, d.id, %s, {probability}, {BAND_SQL.format(p=probability)}, %s::int[],
                    'batch', %s
             FROM deals_deal d WHERE d.tenant_id = %s AND d.status = 'open'
             """,
-            [version.pk, DRIVERS, SCORED_AT, tenant_id],
+            [version.pk, _driver_ids(cursor, tenant_id), SCORED_AT, tenant_id],
         )
         cursor.execute(
             """
@@ -141,9 +147,9 @@ def scores_drop(*, tenant_id: int, on: dt.datetime) -> None:
             f"""
             WITH rescored AS (
                 INSERT INTO scoring_dealscore
-                    (tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
+                    (tenant_id, deal_id, model_version_id, probability, band, driver_ids, trigger, scored_at)
                 SELECT cs.tenant_id, cs.deal_id, cs.model_version_id, {new}, {BAND_SQL.format(p=new)},
-                       %s::jsonb, 'event', %s
+                       %s::int[], 'event', %s
                 FROM scoring_currentscore cs
                 WHERE cs.tenant_id = %s AND cs.deal_id %% %s = 1
                 RETURNING id, deal_id, probability, band
@@ -154,7 +160,7 @@ def scores_drop(*, tenant_id: int, on: dt.datetime) -> None:
               FROM rescored r
              WHERE cs.tenant_id = %s AND cs.deal_id = r.deal_id
             """,
-            [DRIVERS, on, tenant_id, round(1 / DROPPED_SHARE), on, tenant_id],
+            [_driver_ids(cursor, tenant_id), on, tenant_id, round(1 / DROPPED_SHARE), on, tenant_id],
         )
 
 

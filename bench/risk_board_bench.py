@@ -43,7 +43,15 @@ def _diagnose_bench() -> Any:
 
 
 SCORE_SQL = """
-WITH version AS (
+WITH entries AS (
+    INSERT INTO scoring_driverentry (tenant_id, feature, label, value)
+    VALUES (%(tenant)s, 'lead_source', 'Partner lead source', -0.4),
+           (%(tenant)s, 'days_in_stage', '47 days in Proposal (typical 21)', -0.6),
+           (%(tenant)s, 'amount', 'Amount 12k (typical 20k)', 0.2)
+    ON CONFLICT (tenant_id, feature, label, value) DO UPDATE SET label = EXCLUDED.label
+    RETURNING id, value
+),
+version AS (
     INSERT INTO scoring_modelversion
         (tenant_id, trained_at, n_won, n_lost, features, coefficients, metrics, baseline_metrics,
          details, typical, promoted, serving, is_active, reason)
@@ -55,14 +63,12 @@ scored AS (
     FROM deals_deal d WHERE d.tenant_id = %(tenant)s AND d.status = 'open'
 ),
 history AS (
-    INSERT INTO scoring_dealscore (tenant_id, deal_id, model_version_id, probability, band, drivers,
+    INSERT INTO scoring_dealscore (tenant_id, deal_id, model_version_id, probability, band, driver_ids,
                                    trigger, scored_at)
     SELECT %(tenant)s, s.deal_id, v.id, s.probability,
            CASE WHEN s.probability >= 0.5 THEN 'low' WHEN s.probability >= 0.3 THEN 'medium'
                 WHEN s.probability >= 0.15 THEN 'high' ELSE 'critical' END,
-           '[{"feature": "lead_source", "label": "Partner lead source", "value": -0.4},
-             {"feature": "days_in_stage", "label": "47 days in Proposal (typical 21)", "value": -0.6},
-             {"feature": "amount", "label": "Amount 12k (typical 20k)", "value": 0.2}]'::jsonb,
+           (SELECT array_agg(id ORDER BY value > 0 DESC, abs(value) DESC) FROM entries),
            'bench', now()
     FROM scored s CROSS JOIN version v
     RETURNING id, deal_id, model_version_id, probability, band, scored_at

@@ -205,18 +205,13 @@ class DriverTable:
         return len(self.codes)
 
     def entry_json(self) -> list[str]:
-        """Compact JSON of each distinct entry, in ``entries`` order."""
+        """Compact JSON of each distinct entry, in ``entries`` order (what ``digests`` hashes)."""
         return [json.dumps(entry, ensure_ascii=False, separators=(",", ":")) for entry in self.entries]
 
-    def json_rows(self) -> list[str]:
-        """Each deal's drivers as a JSON array (positive first), for row-by-row writers."""
-        fragments = self.entry_json()
-        return ["[" + ",".join(fragments[c] for c in row if c >= 0) + "]" for row in self.codes.tolist()]
-
     def digests(self) -> np.ndarray:
-        """A 64-bit fingerprint of each deal's drivers (int64), equal iff the JSON is (but for
-        a 2**-64 chance): lets a rescoring tell changed drivers from unchanged ones without
-        reading the stored JSON back. Vectorised: one hash per distinct entry, then numpy.
+        """A 64-bit fingerprint of each deal's drivers (int64), equal iff the drivers are (but
+        for a 2**-64 chance): lets a rescoring tell changed drivers from unchanged ones without
+        reading the stored ones back. Vectorised: one hash per distinct entry, then numpy.
         """
         entry_hashes = np.array(
             [0]

@@ -6,6 +6,7 @@ Every model is tenant-owned; the tenant id leads every unique constraint and ind
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -98,15 +99,45 @@ class Band(models.TextChoices):
     CRITICAL = "critical", "Critical risk"
 
 
+class DriverEntry(TenantOwned):
+    """One distinct driver of a tenant's scores: a feature, its plain-language label and its
+    contribution in log-odds (rounded to 0.01) relative to the tenant's average deal.
+
+    Scores point at entries by id (``DealScore.driver_ids``): a million scores share a few
+    thousand entries, so a batch writes six integers per score instead of a JSON document
+    (docs/scoring.md, "Performance"). Entries are never changed or deleted while a score may
+    point at them; they go with their tenant.
+    """
+
+    # 32-bit ids keep a score's six references at 24 bytes.
+    id = models.AutoField(primary_key=True)
+    feature = models.CharField(max_length=40)
+    label = models.TextField()
+    value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "feature", "label", "value"], name="driverentry_unique_per_tenant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.value:+.2f}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"feature": self.feature, "label": self.label, "value": self.value}
+
+
 class DealScore(TenantOwned):
     """One score a deal held, from one model version (history, append-only).
 
     A full rescoring appends rows only for deals whose score changed; an event on a deal
     (create, change, import) appends one for that deal in any case (docs/scoring.md).
 
-    ``drivers`` lists up to three positive then up to three negative contributions, each
-    ``{"feature", "label", "value"}`` with ``value`` in log-odds relative to the tenant's
-    average deal.
+    ``driver_ids`` lists up to three positive then up to three negative drivers as
+    :class:`DriverEntry` ids; :attr:`drivers` gives them as ``{"feature", "label", "value"}``
+    (``scoring.selectors`` resolves them for many scores in one query).
 
     Written a million rows at a time, so its foreign keys have neither their own index nor a
     database constraint (checked row by row, they cost more than the write): the scoring
@@ -123,7 +154,7 @@ class DealScore(TenantOwned):
     )
     probability = models.FloatField()
     band = models.CharField(max_length=8, choices=Band.choices)
-    drivers = models.JSONField(default=list, blank=True)
+    driver_ids = ArrayField(models.IntegerField(), default=list, blank=True)
     trigger = models.CharField(max_length=20, default="manual")
     scored_at = models.DateTimeField(default=timezone.now)
 
@@ -133,6 +164,19 @@ class DealScore(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.probability:.2f} ({self.band})"
+
+    @property
+    def drivers(self) -> list[dict]:
+        """The drivers as ``{"feature", "label", "value"}``, positive first.
+
+        Set in bulk by ``scoring.selectors.deal_score_history``; otherwise read here (one query).
+        """
+        resolved = self.__dict__.get("_drivers")
+        if resolved is None:
+            entries = DriverEntry.unscoped.filter(tenant_id=self.tenant_id, pk__in=self.driver_ids).in_bulk()
+            resolved = [entries[pk].as_dict() for pk in self.driver_ids if pk in entries]
+            self._drivers = resolved
+        return resolved
 
     @property
     def positive_drivers(self) -> list[dict]:
@@ -175,7 +219,7 @@ class CurrentScore(TenantOwned):
     # probability-weighted pipeline, sum(amount × probability), reads this table alone. Every
     # amount change rescores the deal (scoring.receivers), which rewrites it.
     amount = models.DecimalField(max_digits=16, decimal_places=2)
-    # 64-bit fingerprint of the drivers JSON of ``score`` (scoring.drivers.DriverTable.digests):
+    # 64-bit fingerprint of the drivers of ``score`` (scoring.drivers.DriverTable.digests):
     # a rescoring compares it, with the probability and model version, to tell a changed score
     # (a new history row) from an unchanged one (none) without reading the history back.
     drivers_digest = models.BigIntegerField(db_default=0)

@@ -26,12 +26,13 @@ from deals.models import Deal, DealStageChange, Rep
 from scoring.backtest import classification_metrics
 from scoring.drivers import DEFAULT_NEXT_ACTIONS, driver_text
 from scoring.model import ServingModel
-from scoring.models import CurrentScore, DealScore, ModelVersion, NextActionRule, Serving
+from scoring.models import CurrentScore, DealScore, DriverEntry, ModelVersion, NextActionRule, Serving
 from tenants.context import require_tenant_id
 
 _DEAL = Deal._meta.db_table
 _CHANGE = DealStageChange._meta.db_table
 _SCORE = DealScore._meta.db_table
+_ENTRY = DriverEntry._meta.db_table
 
 # Above this many rows a frame is read with COPY … TO STDOUT (one round trip, C parser).
 COPY_READ_THRESHOLD = 2_000
@@ -340,6 +341,27 @@ def _with_text(drivers: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**driver, "text": driver_text(driver["label"], driver["value"])} for driver in drivers]
 
 
+def score_drivers(*, score_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The drivers of each score (DealScore id), positive first, as ``{"feature", "label",
+    "value"}``. One query, whatever the number of scores; scores without drivers are absent."""
+    if not score_ids:
+        return {}
+    sql = f"""
+        SELECT s.id, e.feature, e.label, e.value
+        FROM {_SCORE} s
+        CROSS JOIN LATERAL unnest(s.driver_ids) WITH ORDINALITY AS u (entry_id, position)
+        JOIN {_ENTRY} e ON e.tenant_id = s.tenant_id AND e.id = u.entry_id
+        WHERE s.tenant_id = %(tenant)s AND s.id = ANY(%(ids)s)
+        ORDER BY s.id, u.position
+    """
+    drivers: dict[int, list[dict[str, Any]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"tenant": require_tenant_id(), "ids": list(score_ids)})
+        for score_id, feature, label, value in cursor.fetchall():
+            drivers.setdefault(score_id, []).append({"feature": feature, "label": label, "value": value})
+    return drivers
+
+
 def deal_scores_current(*, deal_ids: Sequence[int]) -> dict[int, ScoreView]:
     """Current scores of the given deals (deals never scored are absent). Three queries in all."""
     current = list(
@@ -355,9 +377,7 @@ def deal_scores_current(*, deal_ids: Sequence[int]) -> dict[int, ScoreView]:
     )
     if not current:
         return {}
-    drivers = dict(
-        DealScore.objects.filter(pk__in=[row["score_id"] for row in current]).values_list("pk", "drivers")
-    )
+    drivers = score_drivers(score_ids=[row["score_id"] for row in current])
     versions = {
         version.pk: version
         for version in ModelVersion.objects.filter(pk__in={row["model_version_id"] for row in current}).only(
@@ -402,14 +422,18 @@ def deal_score_current(*, deal: Deal | int) -> ScoreView | None:
 
 
 def deal_score_history(*, deal: Deal | int, limit: int = 100) -> list[DealScore]:
-    """The deal's scores, newest first, with their model versions."""
+    """The deal's scores, newest first, with their model versions and drivers (two queries)."""
     deal_id = deal if isinstance(deal, int) else deal.pk
-    return list(
+    scores = list(
         DealScore.objects.filter(deal_id=deal_id)
         .select_related("model_version")
         .defer("model_version__artefact")
         .order_by("-scored_at", "-id")[:limit]
     )
+    drivers = score_drivers(score_ids=[score.pk for score in scores])
+    for score in scores:
+        score._drivers = drivers.get(score.pk, [])
+    return scores
 
 
 def pipeline_probabilities() -> pd.DataFrame:

@@ -3,8 +3,9 @@
 Every function runs inside the active tenant's context (``tenants.context.tenant_context``).
 
 Batch scoring is vectorised end to end: one SQL read of the deals, one ``decompose`` over all
-of them, drivers labelled per unique combination, then one ``COPY`` into a temporary table and
-set-based statements into the score history and the current scores. PostgreSQL refuses
+of them, drivers labelled per unique combination and stored once each (``DriverEntry``), then
+one ``COPY`` into a temporary table and set-based statements into the score history (six entry
+ids per score) and the current scores. PostgreSQL refuses
 ``COPY FROM`` into tables under row-level security, hence the temporary table (which has none).
 """
 
@@ -30,7 +31,15 @@ from scoring.backtest import NO_DATA, TrainingOutcome, training_run
 from scoring.drivers import BAND_CUTOFFS, DriverTable, band_of, driver_table, typical_values
 from scoring.features import features_as_of, training_snapshots
 from scoring.model import ServingModel, WinModel
-from scoring.models import CurrentScore, DealScore, DriverDirection, ModelVersion, NextActionRule, Serving
+from scoring.models import (
+    CurrentScore,
+    DealScore,
+    DriverDirection,
+    DriverEntry,
+    ModelVersion,
+    NextActionRule,
+    Serving,
+)
 from tenants.context import require_tenant_id
 from tenants.models import Tenant
 
@@ -274,7 +283,9 @@ def deal_scores_refresh(
             probability=probability,
             bands=bands,
             drivers=drivers,
+            driver_ids=_driver_id_matrix(cursor, tenant_id=tenant_id, drivers=drivers),
         )
+        watch.lap("driver_entries")
         write = _scores_write_small if len(ids) <= SMALL_BATCH else _scores_write_copy
         written, removed = write(
             cursor,
@@ -304,6 +315,7 @@ def deal_scores_refresh(
 
 _CURRENT = CurrentScore._meta.db_table
 _SCORES = DealScore._meta.db_table
+_ENTRIES = DriverEntry._meta.db_table
 _BANDS = tuple(name for name, _ in BAND_CUTOFFS)
 # Past this many current scores inserted in one pass, the table is analysed before commit.
 _ANALYZE_AFTER_NEW = 50_000
@@ -318,6 +330,48 @@ class _ScoreRows:
     probability: np.ndarray  # float64
     bands: np.ndarray  # band names
     drivers: DriverTable
+    # (n, 6) int32: DriverEntry id per deal and driver slot, -1 where the slot is empty.
+    driver_ids: np.ndarray
+
+
+def driver_entry_ids(cursor: Any, *, tenant_id: int, entries: Sequence[dict[str, Any]]) -> list[int]:
+    """The DriverEntry id of each ``{"feature", "label", "value"}``, in order; new ones are created.
+
+    One query when every entry exists already (a tenant's usual pass), two more otherwise.
+    Entries are only ever added, so an id read here stays valid.
+    """
+    if not entries:
+        return []
+    keys = [(str(entry["feature"]), str(entry["label"]), float(entry["value"])) for entry in entries]
+    columns = [list(column) for column in zip(*keys, strict=True)]
+    query = f"""
+        SELECT e.feature, e.label, e.value, e.id
+        FROM unnest(%s::text[], %s::text[], %s::float8[]) AS k (feature, label, value)
+        JOIN {_ENTRIES} e ON e.tenant_id = %s AND e.feature = k.feature AND e.label = k.label
+                         AND e.value = k.value
+    """
+    cursor.execute(query, [*columns, tenant_id])
+    found = {(feature, label, value): pk for feature, label, value, pk in cursor.fetchall()}
+    missing = [key for key in dict.fromkeys(keys) if key not in found]
+    if missing:
+        cursor.execute(
+            f"""
+            INSERT INTO {_ENTRIES} (tenant_id, feature, label, value)
+            SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::float8[])
+            ON CONFLICT DO NOTHING
+            """,
+            [tenant_id, *[list(column) for column in zip(*missing, strict=True)]],
+        )
+        # Read back in a new statement: it also sees entries a concurrent writer committed.
+        cursor.execute(query, [*[list(column) for column in zip(*missing, strict=True)], tenant_id])
+        found.update({(feature, label, value): pk for feature, label, value, pk in cursor.fetchall()})
+    return [found[key] for key in keys]
+
+
+def _driver_id_matrix(cursor: Any, *, tenant_id: int, drivers: DriverTable) -> np.ndarray:
+    """``drivers.codes`` with each code replaced by its DriverEntry id (-1 stays -1)."""
+    entry_ids = driver_entry_ids(cursor, tenant_id=tenant_id, entries=drivers.entries)
+    return np.asarray([-1, *entry_ids], dtype="int32")[drivers.codes.astype("int64") + 1]
 
 
 def _scores_write_small(
@@ -348,13 +402,16 @@ def _scores_write_small(
         return 0, removed
     only_changes = deal_ids is None
     digests = rows.drivers.digests()
+    slots = rows.driver_ids.shape[1]
+    driver_arrays = ", ".join(f"%(d{slot})s::int[]" for slot in range(slots))
+    driver_columns = ", ".join(f"d{slot}" for slot in range(slots))
     cursor.execute(
         f"""
         WITH new AS (
             SELECT n.*, (%(bands)s::text[])[n.band + 1] AS band_name
             FROM unnest(%(ids)s::bigint[], %(cents)s::bigint[], %(p)s::float8[], %(band)s::int[],
-                        %(digest)s::bigint[], %(drivers)s::jsonb[])
-                 AS n (deal_id, amount_cents, probability, band, digest, drivers)
+                        %(digest)s::bigint[], {driver_arrays})
+                 AS n (deal_id, amount_cents, probability, band, digest, {driver_columns})
         ),
         diff AS (
             SELECT new.*, {_changed_sql("new", only_changes)} AS changed
@@ -362,8 +419,9 @@ def _scores_write_small(
         ),
         inserted AS (
             INSERT INTO {_SCORES}
-                (tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
-            SELECT %(tenant)s, deal_id, %(version)s, probability, band_name, drivers, %(trigger)s, %(at)s
+                (tenant_id, deal_id, model_version_id, probability, band, driver_ids, trigger, scored_at)
+            SELECT %(tenant)s, deal_id, %(version)s, probability, band_name, {_driver_array("diff", slots)},
+                   %(trigger)s, %(at)s
             FROM diff WHERE changed
             RETURNING id, deal_id
         )
@@ -390,7 +448,7 @@ def _scores_write_small(
             "p": rows.probability.tolist(),
             "band": pd.Index(_BANDS).get_indexer(rows.bands).tolist(),
             "digest": digests.tolist(),
-            "drivers": rows.drivers.json_rows(),
+            **{f"d{slot}": rows.driver_ids[:, slot].tolist() for slot in range(slots)},
             "bands": list(_BANDS),
             "tenant": tenant_id,
             "version": version_id,
@@ -413,6 +471,11 @@ def _scores_write_small(
     return written, removed
 
 
+def _driver_array(table: str, slots: int) -> str:
+    """SQL: the non-empty driver slots ``d0``… of ``table`` as an int[] of DriverEntry ids."""
+    return f"array_remove(ARRAY[{', '.join(f'{table}.d{slot}' for slot in range(slots))}]::int[], -1)"
+
+
 def _changed_sql(new: str, only_changes: bool) -> str:
     """SQL condition: the new score differs from the current one (or there is none)."""
     if not only_changes:
@@ -427,11 +490,11 @@ _PGCOPY_TRAILER = b"\xff\xff"
 
 def _binary_copy_rows(rows: _ScoreRows) -> bytes:
     """PostgreSQL binary COPY rows (int8 id, int8 cents, float8, int2 band, int8 digest, 6 × int4
-    driver codes) built as one numpy record array.
+    DriverEntry ids) built as one numpy record array.
 
     Fixed-width columns only, so no per-row Python work: a million rows take a few milliseconds.
     """
-    codes = rows.drivers.codes
+    codes = rows.driver_ids
     slots = codes.shape[1]
     fields = [("count", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_cents", ">i4"), ("cents", ">i8")]
     fields += [("l_p", ">i4"), ("p", ">f8"), ("l_band", ">i4"), ("band", ">i2")]
@@ -450,10 +513,6 @@ def _binary_copy_rows(rows: _ScoreRows) -> bytes:
     return _PGCOPY_HEADER + out.tobytes() + _PGCOPY_TRAILER
 
 
-def _copy_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def _scores_write_copy(
     cursor: Any,
     *,
@@ -469,35 +528,28 @@ def _scores_write_copy(
 
     Returns (history rows written, stale current scores removed).
 
-    1. The scores (fixed-width, with six driver codes per deal) and the few thousand distinct
-       driver entries go into temporary tables (COPY FROM is refused under RLS).
+    1. The scores (fixed-width, with six DriverEntry ids per deal) go into a temporary table
+       (COPY FROM is refused under RLS).
     2. One hash join with the current scores keeps the deals whose score changed (or, for deals
        named by id, all of them) and those whose amount alone moved; each changed score draws
        its history id from the history's sequence here, so no RETURNING is carried around.
-    3. The history gets the changed scores (drivers JSON assembled in SQL from the codes); the
-       current scores are updated in place (previous probability and band kept from the row
-       being replaced) and inserted for deals scored for the first time.
+    3. The history gets the changed scores (their driver ids as one int[]); the current
+       scores are updated in place (previous probability and band kept from the row being
+       replaced) and inserted for deals scored for the first time.
     4. On a full pass, current scores of deals not scored (closed or deleted since) go.
     """
     only_changes = deal_ids is None
-    slots = rows.drivers.codes.shape[1]
+    slots = rows.driver_ids.shape[1]
     driver_columns = ", ".join(f"d{slot} integer" for slot in range(slots))
     cursor.execute(
         "CREATE TEMP TABLE scoring_batch (deal_id bigint, amount_cents bigint, probability float8, "
         f"band smallint, digest bigint, {driver_columns}) ON COMMIT DROP"
     )
-    cursor.execute("CREATE TEMP TABLE scoring_entry (code integer PRIMARY KEY, entry text) ON COMMIT DROP")
     payload = _binary_copy_rows(rows)
-    entries = "".join(
-        f"{code}\t{_copy_escape(text)}\n" for code, text in enumerate(rows.drivers.entry_json())
-    )
     watch.lap("format_copy")
     with cursor.copy("COPY scoring_batch FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(payload)
-    with cursor.copy("COPY scoring_entry (code, entry) FROM STDIN") as copy:
-        copy.write(entries.encode("utf-8"))
     cursor.execute("ANALYZE scoring_batch")
-    cursor.execute("ANALYZE scoring_entry")
     watch.lap("copy")
     params = {
         "tenant": tenant_id,
@@ -533,15 +585,13 @@ def _scores_write_copy(
     )
     cursor.execute("ANALYZE scoring_diff")
     watch.lap("diff")
-    joins = " ".join(f"LEFT JOIN scoring_entry e{slot} ON e{slot}.code = b.d{slot}" for slot in range(slots))
-    parts = ", ".join(f"e{slot}.entry" for slot in range(slots))
     cursor.execute(
         f"""
         INSERT INTO {_SCORES}
-            (id, tenant_id, deal_id, model_version_id, probability, band, drivers, trigger, scored_at)
+            (id, tenant_id, deal_id, model_version_id, probability, band, driver_ids, trigger, scored_at)
         SELECT b.score_id, %(tenant)s, b.deal_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
-               ('[' || concat_ws(',', {parts}) || ']')::jsonb, %(trigger)s, %(at)s
-        FROM scoring_diff b {joins}
+               {_driver_array("b", slots)}, %(trigger)s, %(at)s
+        FROM scoring_diff b
         WHERE b.score_id IS NOT NULL
         """,
         params,
@@ -596,7 +646,7 @@ def _scores_write_copy(
         removed = _current_remove_unscored(cursor, tenant_id=tenant_id, deal_ids=deal_ids, scored=rows.ids)
     watch.lap("remove_stale")
     # Dropped now (not only at commit) so a second pass in the same transaction can recreate them.
-    for table in ("scoring_batch", "scoring_entry", "scoring_diff"):
+    for table in ("scoring_batch", "scoring_diff"):
         cursor.execute(f"DROP TABLE {table}")
     return written, removed
 

@@ -91,9 +91,11 @@ def closed_deals_create(*, closed: dt.date, won: int, lost: int, **fields: Any) 
 def score_set(*, deal: Deal, probability: float, band: str, trigger: str = "event", drivers=None, at=None):
     """Record a new score for ``deal`` the way scoring does: a DealScore row, and CurrentScore
     keeping the previous probability and band."""
+    from django.db import connection
     from django.utils import timezone
 
     from scoring.models import CurrentScore, DealScore, ModelVersion
+    from scoring.services import driver_entry_ids
 
     version = ModelVersion.objects.filter(is_active=True).first() or ModelVersion.objects.create(
         serving="model", is_active=True, promoted=True
@@ -104,7 +106,7 @@ def score_set(*, deal: Deal, probability: float, band: str, trigger: str = "even
         model_version=version,
         probability=probability,
         band=band,
-        drivers=drivers or [],
+        driver_ids=driver_entry_ids(connection.cursor(), tenant_id=deal.tenant_id, entries=drivers or []),
         trigger=trigger,
         scored_at=at,
     )
