@@ -74,8 +74,10 @@ history AS (
     RETURNING id, deal_id, model_version_id, probability, band, scored_at
 )
 INSERT INTO scoring_currentscore (tenant_id, deal_id, score_id, model_version_id, probability, band,
-                                  amount, previous_band, scored_at)
-SELECT %(tenant)s, h.deal_id, h.id, h.model_version_id, h.probability, h.band, d.amount, '', h.scored_at
+                                  amount, previous_band, scored_at, risk_rank)
+SELECT %(tenant)s, h.deal_id, h.id, h.model_version_id, h.probability, h.band, d.amount, '', h.scored_at,
+       -- The riskiest deals carry a rank, as a full scoring pass leaves them (scoring.services).
+       CASE WHEN row_number() OVER (ORDER BY h.probability, h.deal_id) <= %(ranked)s THEN h.probability END
 -- The deal's amount from the table (a join of two CTEs has no statistics: a nested loop).
 FROM history h JOIN deals_deal d ON d.tenant_id = %(tenant)s AND d.id = h.deal_id
 """
@@ -85,6 +87,8 @@ def score_open_deals(*, tenant_id: int) -> int:
     """Give every open deal a current score (random probabilities: the page's cost, not its truth)."""
     from django.db import connection
 
+    from scoring.services import RISK_RANKED
+
     with connection.cursor() as cursor:
         # Fresh statistics first: deals loaded in this transaction are invisible to the old ones,
         # and a tenant estimated at one deal turns the amount join below into a nested loop.
@@ -92,7 +96,7 @@ def score_open_deals(*, tenant_id: int) -> int:
         cursor.execute("DELETE FROM scoring_currentscore WHERE tenant_id = %s", [tenant_id])
         cursor.execute("DELETE FROM scoring_dealscore WHERE tenant_id = %s", [tenant_id])
         cursor.execute("DELETE FROM scoring_modelversion WHERE tenant_id = %s", [tenant_id])
-        cursor.execute(SCORE_SQL, {"tenant": tenant_id})
+        cursor.execute(SCORE_SQL, {"tenant": tenant_id, "ranked": RISK_RANKED})
         scored = cursor.rowcount
         for table in ("scoring_currentscore", "scoring_dealscore", "scoring_modelversion"):
             cursor.execute(f"ANALYZE {table}")

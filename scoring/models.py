@@ -192,9 +192,17 @@ class CurrentScore(TenantOwned):
 
     Kept narrow so the risk board and set-based alert checks never scan the score history;
     ``amount`` lets them total the weighted pipeline without joining the deals.
-    Two indexes only, as a batch rewrites a million rows: the primary key (tenant, deal) and
-    (tenant, probability), which the risk board walks for its riskiest-first pages
-    (web.selectors).
+
+    A daily pass rewrites every probability of a large tenant, so no index may contain
+    ``probability``: an update that changes an indexed column cannot be HOT (heap-only, in
+    place on its page, no index entry), and a million non-HOT updates cost three times as much
+    (docs/scoring.md, "Performance"). The risk board's riskiest-first order instead walks a
+    small partial index on ``risk_rank``: the probability of the tenant's riskiest deals
+    (``scoring.services.RISK_RANKED`` of them after a full pass), null for every other deal.
+    Every ranked probability is at or below every unranked one, so the board lists the ranked
+    deals by rank, then the rest by probability. Only deals entering, leaving or moving within
+    the ranked set update an index. The table is stored at fillfactor 60, so a row's
+    new version fits on its own page (migration 0008).
     """
 
     pk = models.CompositePrimaryKey("tenant", "deal")
@@ -227,9 +235,17 @@ class CurrentScore(TenantOwned):
     previous_band = models.CharField(max_length=8, choices=Band.choices, blank=True)
     # When the score took its current value (an unchanged rescoring leaves it).
     scored_at = models.DateTimeField()
+    # ``probability`` when the deal is among the tenant's riskiest, else null (see above).
+    risk_rank = models.FloatField(null=True, blank=True)
 
     class Meta(TenantOwned.Meta):
-        indexes = [models.Index(fields=["tenant", "probability"], name="currentscore_tenant_prob")]
+        indexes = [
+            models.Index(
+                fields=["tenant", "risk_rank"],
+                name="currentscore_tenant_rank",
+                condition=models.Q(risk_rank__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.deal_id}: {self.probability:.2f} ({self.band})"

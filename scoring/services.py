@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 
 # Batches up to this size are written with ordinary multi-row INSERTs (no temporary table).
 SMALL_BATCH = 500
+# After a full pass, this many of a tenant's riskiest deals carry CurrentScore.risk_rank: the
+# risk board's first 400 pages of 25 walk a small index; later pages sort the rest.
+RISK_RANKED = 10_000
 # Lock key (with the tenant id) serialising score writes of one tenant.
 _SCORE_LOCK = 74_100_401
 
@@ -284,6 +287,7 @@ def deal_scores_refresh(
             bands=bands,
             drivers=drivers,
             driver_ids=_driver_id_matrix(cursor, tenant_id=tenant_id, drivers=drivers),
+            ranked=_risk_ranked(cursor, tenant_id=tenant_id, probability=probability, full=deal_ids is None),
         )
         watch.lap("driver_entries")
         write = _scores_write_small if len(ids) <= SMALL_BATCH else _scores_write_copy
@@ -332,6 +336,30 @@ class _ScoreRows:
     drivers: DriverTable
     # (n, 6) int32: DriverEntry id per deal and driver slot, -1 where the slot is empty.
     driver_ids: np.ndarray
+    # bool: the deal's current score carries a risk rank (CurrentScore.risk_rank).
+    ranked: np.ndarray
+
+
+def _risk_ranked(cursor: Any, *, tenant_id: int, probability: np.ndarray, full: bool) -> np.ndarray:
+    """Which of the scored deals get a risk rank (CurrentScore.risk_rank).
+
+    A full pass ranks the RISK_RANKED lowest probabilities (every deal of a smaller tenant). A
+    pass over some deals ranks those at or below the highest rank held now, so every ranked
+    probability stays at or below every unranked one; the ranked set may shrink or grow a
+    little until the next full pass resets it.
+    """
+    if full:
+        if len(probability) <= RISK_RANKED:
+            return np.ones(len(probability), dtype=bool)
+        threshold = np.partition(probability, RISK_RANKED - 1)[RISK_RANKED - 1]
+        return probability <= threshold
+    cursor.execute(
+        f"SELECT max(risk_rank) FROM {_CURRENT} WHERE tenant_id = %s AND risk_rank IS NOT NULL", [tenant_id]
+    )
+    threshold = cursor.fetchone()[0]
+    if threshold is None:
+        return np.zeros(len(probability), dtype=bool)
+    return probability <= threshold
 
 
 def driver_entry_ids(cursor: Any, *, tenant_id: int, entries: Sequence[dict[str, Any]]) -> list[int]:
@@ -410,8 +438,8 @@ def _scores_write_small(
         WITH new AS (
             SELECT n.*, (%(bands)s::text[])[n.band + 1] AS band_name
             FROM unnest(%(ids)s::bigint[], %(cents)s::bigint[], %(p)s::float8[], %(band)s::int[],
-                        %(digest)s::bigint[], {driver_arrays})
-                 AS n (deal_id, amount_cents, probability, band, digest, {driver_columns})
+                        %(digest)s::bigint[], %(ranked)s::bool[], {driver_arrays})
+                 AS n (deal_id, amount_cents, probability, band, digest, ranked, {driver_columns})
         ),
         diff AS (
             SELECT new.*, {_changed_sql("new", only_changes)} AS changed
@@ -427,9 +455,9 @@ def _scores_write_small(
         )
         INSERT INTO {_CURRENT}
             (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
-             previous_band, scored_at)
+             previous_band, scored_at, risk_rank)
         SELECT %(tenant)s, d.deal_id, i.id, %(version)s, d.probability, d.band_name, d.digest,
-               d.amount_cents::numeric / 100, '', %(at)s
+               d.amount_cents::numeric / 100, '', %(at)s, CASE WHEN d.ranked THEN d.probability END
         FROM diff d JOIN inserted i ON i.deal_id = d.deal_id
         ON CONFLICT (tenant_id, deal_id) DO UPDATE SET
             score_id = EXCLUDED.score_id,
@@ -440,7 +468,8 @@ def _scores_write_small(
             band = EXCLUDED.band,
             drivers_digest = EXCLUDED.drivers_digest,
             amount = EXCLUDED.amount,
-            scored_at = EXCLUDED.scored_at
+            scored_at = EXCLUDED.scored_at,
+            risk_rank = EXCLUDED.risk_rank
         """,
         {
             "ids": rows.ids.tolist(),
@@ -448,6 +477,7 @@ def _scores_write_small(
             "p": rows.probability.tolist(),
             "band": pd.Index(_BANDS).get_indexer(rows.bands).tolist(),
             "digest": digests.tolist(),
+            "ranked": rows.ranked.tolist(),
             **{f"d{slot}": rows.driver_ids[:, slot].tolist() for slot in range(slots)},
             "bands": list(_BANDS),
             "tenant": tenant_id,
@@ -458,14 +488,17 @@ def _scores_write_small(
     )
     written = cursor.rowcount
     if only_changes:
-        # Unchanged scores whose amount alone moved (a feature the served model may ignore).
+        # Unchanged scores whose amount alone moved (a feature the served model may ignore), or
+        # that enter or leave the ranked set (its threshold moved).
         cursor.execute(
             f"""
-            UPDATE {_CURRENT} c SET amount = n.cents::numeric / 100
-            FROM unnest(%s::bigint[], %s::bigint[]) AS n (deal_id, cents)
-            WHERE c.tenant_id = %s AND c.deal_id = n.deal_id AND c.amount * 100 <> n.cents
+            UPDATE {_CURRENT} c SET amount = n.cents::numeric / 100,
+                                    risk_rank = CASE WHEN n.ranked THEN c.probability END
+            FROM unnest(%s::bigint[], %s::bigint[], %s::bool[]) AS n (deal_id, cents, ranked)
+            WHERE c.tenant_id = %s AND c.deal_id = n.deal_id
+              AND (c.amount * 100 <> n.cents OR (c.risk_rank IS NOT NULL) <> n.ranked)
             """,
-            [rows.ids.tolist(), rows.amount_cents.tolist(), tenant_id],
+            [rows.ids.tolist(), rows.amount_cents.tolist(), rows.ranked.tolist(), tenant_id],
         )
     watch.lap("write")
     return written, removed
@@ -489,8 +522,8 @@ _PGCOPY_TRAILER = b"\xff\xff"
 
 
 def _binary_copy_rows(rows: _ScoreRows) -> bytes:
-    """PostgreSQL binary COPY rows (int8 id, int8 cents, float8, int2 band, int8 digest, 6 × int4
-    DriverEntry ids) built as one numpy record array.
+    """PostgreSQL binary COPY rows (int8 id, int8 cents, float8, int2 band, int8 digest, int2
+    ranked, 6 × int4 DriverEntry ids) built as one numpy record array.
 
     Fixed-width columns only, so no per-row Python work: a million rows take a few milliseconds.
     """
@@ -498,16 +531,17 @@ def _binary_copy_rows(rows: _ScoreRows) -> bytes:
     slots = codes.shape[1]
     fields = [("count", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_cents", ">i4"), ("cents", ">i8")]
     fields += [("l_p", ">i4"), ("p", ">f8"), ("l_band", ">i4"), ("band", ">i2")]
-    fields += [("l_digest", ">i4"), ("digest", ">i8")]
+    fields += [("l_digest", ">i4"), ("digest", ">i8"), ("l_ranked", ">i4"), ("ranked", ">i2")]
     for slot in range(slots):
         fields += [(f"l_d{slot}", ">i4"), (f"d{slot}", ">i4")]
     out = np.empty(len(rows.ids), dtype=np.dtype(fields))
-    out["count"] = 5 + slots
+    out["count"] = 6 + slots
     out["l_id"], out["id"] = 8, rows.ids
     out["l_cents"], out["cents"] = 8, rows.amount_cents
     out["l_p"], out["p"] = 8, rows.probability
     out["l_band"], out["band"] = 2, pd.Index(_BANDS).get_indexer(rows.bands)
     out["l_digest"], out["digest"] = 8, rows.drivers.digests()
+    out["l_ranked"], out["ranked"] = 2, rows.ranked
     for slot in range(slots):
         out[f"l_d{slot}"], out[f"d{slot}"] = 4, codes[:, slot]
     return _PGCOPY_HEADER + out.tobytes() + _PGCOPY_TRAILER
@@ -543,7 +577,7 @@ def _scores_write_copy(
     driver_columns = ", ".join(f"d{slot} integer" for slot in range(slots))
     cursor.execute(
         "CREATE TEMP TABLE scoring_batch (deal_id bigint, amount_cents bigint, probability float8, "
-        f"band smallint, digest bigint, {driver_columns}) ON COMMIT DROP"
+        f"band smallint, digest bigint, ranked smallint, {driver_columns}) ON COMMIT DROP"
     )
     payload = _binary_copy_rows(rows)
     watch.lap("format_copy")
@@ -559,10 +593,8 @@ def _scores_write_copy(
         "bands": list(_BANDS),
     }
     changed = _changed_sql("b", only_changes)
-    batch_columns = ", ".join(
-        f"b.{name}"
-        for name in ("amount_cents", "probability", "band", "digest", *(f"d{i}" for i in range(slots)))
-    )
+    names = ("amount_cents", "probability", "band", "digest", "ranked", *(f"d{i}" for i in range(slots)))
+    batch_columns = ", ".join(f"b.{name}" for name in names)
     # A full pass also finds the current scores of deals no longer open: a FULL JOIN, which
     # PostgreSQL can only run as a hash or merge join. (A NOT EXISTS anti-join planned from
     # stale statistics — the current scores inserted moments ago by this very transaction — ran
@@ -576,10 +608,11 @@ def _scores_write_copy(
                CASE WHEN b.deal_id IS NOT NULL AND {changed} THEN nextval(%(sequence)s::regclass) END
                    AS score_id
         FROM scoring_batch b {join} (
-            SELECT deal_id, model_version_id, probability, drivers_digest, amount
+            SELECT deal_id, model_version_id, probability, drivers_digest, amount, risk_rank
             FROM {_CURRENT} WHERE tenant_id = %(tenant)s
         ) c ON c.deal_id = b.deal_id
         WHERE b.deal_id IS NULL OR {changed} OR c.amount * 100 <> b.amount_cents
+           OR (c.risk_rank IS NOT NULL) <> (b.ranked = 1)
         """,
         {**params, "sequence": _history_sequence(cursor)},
     )
@@ -610,7 +643,8 @@ def _scores_write_copy(
             band = (%(bands)s::text[])[b.band + 1],
             drivers_digest = b.digest,
             amount = b.amount_cents::numeric / 100,
-            scored_at = CASE WHEN b.score_id IS NULL THEN c.scored_at ELSE %(at)s END
+            scored_at = CASE WHEN b.score_id IS NULL THEN c.scored_at ELSE %(at)s END,
+            risk_rank = CASE WHEN b.ranked = 1 THEN b.probability END
         FROM scoring_diff b
         WHERE c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id AND NOT b.is_new AND NOT b.stale
         """,
@@ -620,9 +654,10 @@ def _scores_write_copy(
         f"""
         INSERT INTO {_CURRENT}
             (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
-             previous_probability, previous_band, scored_at)
+             previous_probability, previous_band, scored_at, risk_rank)
         SELECT %(tenant)s, b.deal_id, b.score_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
-               b.digest, b.amount_cents::numeric / 100, NULL, '', %(at)s
+               b.digest, b.amount_cents::numeric / 100, NULL, '', %(at)s,
+               CASE WHEN b.ranked = 1 THEN b.probability END
         FROM scoring_diff b WHERE b.is_new
         """,
         params,

@@ -219,17 +219,35 @@ def _risk_page_ids(
 ) -> list[int]:
     """A page of deal ids by current win probability, scored deals first, then unscored by id.
 
-    Walks CurrentScore's (tenant, probability) index and joins each score to its deal, so the
-    first page reads a few dozen rows however many deals are open (sorting the joined deals
-    would read them all).
+    Riskiest first, the ranked scores (the tenant's riskiest deals, ``CurrentScore.risk_rank``)
+    come from their small index, each joined to its deal, so the first pages read a few dozen
+    rows however many deals are open; pages past them sort the unranked scores. Every ranked
+    probability is at or below every unranked one, so the two parts concatenate in order.
+    Safest first reads the same parts the other way round. ``scored`` is the number of scored
+    deals matching the filters (the board's totals).
     """
+    scores = CurrentScore.objects.filter(_deal_conditions(filters, prefix="deal__"))
+    if filters.band:
+        scores = scores.filter(band=filters.band)
+    ranked = scores.filter(risk_rank__isnull=False)
+    unranked = scores.filter(risk_rank__isnull=True)
     ids: list[int] = []
     if offset < scored:
-        scores = CurrentScore.objects.filter(_deal_conditions(filters, prefix="deal__"))
-        if filters.band:
-            scores = scores.filter(band=filters.band)
-        order = ("-probability", "-deal_id") if descending else ("probability", "deal_id")
-        ids = list(scores.order_by(*order).values_list("deal_id", flat=True)[offset : offset + limit])
+        parts = [(ranked, ("risk_rank", "deal_id")), (unranked, ("probability", "deal_id"))]
+        if descending:
+            parts = [(unranked, ("-probability", "-deal_id")), (ranked, ("-risk_rank", "-deal_id"))]
+        start = offset
+        for part, order in parts:
+            if len(ids) == limit:
+                break
+            found = list(
+                part.order_by(*order).values_list("deal_id", flat=True)[start : start + limit - len(ids)]
+            )
+            ids += found
+            # The next part starts where this one's rows ran out; counted only when the page
+            # starts past them all.
+            size = start + len(found) if found or start == 0 else part.count()
+            start = max(start - size, 0)
     if len(ids) < limit and not filters.band:
         start = max(offset - scored, 0)
         unscored = Deal.objects.filter(_deal_conditions(filters), current_scores__isnull=True).order_by("id")

@@ -297,3 +297,47 @@ def test_the_copy_path_keeps_crm_text_with_quotes_tabs_and_backslashes(
         if driver["feature"] == "lead_source"
     }
     assert f"{nasty} lead source" in labels
+
+
+def _assert_ranked_scores_come_first() -> None:
+    """Every ranked probability is at or below every unranked one, and a rank is its probability."""
+    rows = list(CurrentScore.objects.values_list("probability", "risk_rank"))
+    ranked = [p for p, rank in rows if rank is not None]
+    unranked = [p for p, rank in rows if rank is None]
+    assert all(rank == p for p, rank in rows if rank is not None)
+    if ranked and unranked:
+        assert max(ranked) <= min(unranked)
+
+
+@pytest.mark.parametrize("path", ["small", "copy"])
+def test_a_full_pass_ranks_the_riskiest_deals_only(trained_tenant: Tenant, monkeypatch, path: str) -> None:
+    if path == "copy":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
+    monkeypatch.setattr(services, "RISK_RANKED", 7)
+
+    deal_scores_refresh(trigger="full", as_of=ANCHOR + dt.timedelta(days=3))
+
+    lowest = sorted(CurrentScore.objects.values_list("probability", flat=True))[:7]
+    ranked = sorted(CurrentScore.objects.filter(risk_rank__isnull=False).values_list("risk_rank", flat=True))
+    assert ranked == lowest
+    _assert_ranked_scores_come_first()
+
+
+@pytest.mark.parametrize("path", ["small", "copy"])
+def test_rescoring_some_deals_keeps_ranked_scores_below_the_others(
+    trained_tenant: Tenant, monkeypatch, path: str
+) -> None:
+    monkeypatch.setattr(services, "RISK_RANKED", 7)
+    deal_scores_refresh(trigger="full", as_of=ANCHOR)
+    if path == "copy":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
+    by_risk = list(CurrentScore.objects.order_by("probability").values_list("deal_id", flat=True))
+    # The riskiest deal becomes the safest, and a safe one drops to the bottom.
+    riskiest, safe = by_risk[0], by_risk[-3]
+    Deal.objects.filter(pk=riskiest).update(lead_source="Referral", stage="Negotiation", amount=Decimal(5000))
+    Deal.objects.filter(pk=safe).update(lead_source="Partner", stage="Prospecting", amount=Decimal(900_000))
+
+    deal_scores_refresh(deal_ids=[riskiest, safe, *by_risk[10:20]], trigger="event", as_of=ANCHOR)
+
+    _assert_ranked_scores_come_first()
+    assert CurrentScore.objects.filter(risk_rank__isnull=False).count() >= 1

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -211,3 +212,40 @@ def test_riskiest_first_pages_cover_every_deal_with_unscored_deals_last(
     assert None not in scored and scored == sorted(scored)
     assert [row.deal.pk for row in rows[61:]] == sorted(deal.pk for deal in late)
     assert all(row.probability is None for row in rows[61:])
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"sort": "-risk"}, {"stage": "Demo"}, {"sort": "-risk", "stage": "Demo"}]
+)
+def test_pages_by_risk_read_the_ranked_scores_then_the_rest_in_one_order(
+    admin_client: Client, tenant_a, scored_pipeline_a, query
+):
+    # Distinct probabilities, the nine lowest ranked, as a full scoring pass leaves them
+    # (scoring's own tests check that it does).
+    with tenant_context(tenant_a), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scoring_currentscore SET risk_rank = NULL, "
+            "probability = mod(deal_id * 37, 61) / 100.0 + 0.05"
+        )
+        cursor.execute(
+            """
+            UPDATE scoring_currentscore c SET risk_rank = c.probability
+            FROM (SELECT deal_id FROM scoring_currentscore ORDER BY probability, deal_id LIMIT 9) r
+            WHERE c.deal_id = r.deal_id
+            """
+        )
+        deal_filters = {f"deal__{key}": value for key, value in query.items() if key != "sort"}
+        order = ("-probability", "-deal_id") if query.get("sort") == "-risk" else ("probability", "deal_id")
+        expected = list(
+            CurrentScore.objects.filter(deal__status="open", **deal_filters)
+            .order_by(*order)
+            .values_list("deal_id", flat=True)
+        )
+        assert expected and CurrentScore.objects.filter(risk_rank__isnull=False).count() == 9
+    boards = [admin_client.get(reverse("risk_board"), {**query, "page": 1}).context["board"]]
+    while boards[-1].has_next:
+        boards.append(
+            admin_client.get(reverse("risk_board"), {**query, "page": boards[-1].page + 1}).context["board"]
+        )
+    pages = [[row.deal.pk for row in board.rows] for board in boards]
+    assert [deal_id for page in pages for deal_id in page] == expected
