@@ -173,7 +173,7 @@ class DealScore(TenantOwned):
         """
         resolved = self.__dict__.get("_drivers")
         if resolved is None:
-            entries = DriverEntry.unscoped.filter(tenant_id=self.tenant_id, pk__in=self.driver_ids).in_bulk()
+            entries = DriverEntry.objects.filter(pk__in=self.driver_ids).in_bulk()
             resolved = [entries[pk].as_dict() for pk in self.driver_ids if pk in entries]
             self._drivers = resolved
         return resolved
