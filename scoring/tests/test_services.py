@@ -126,6 +126,30 @@ def test_a_full_pass_drops_current_scores_of_deals_closed_since(
     assert CurrentScore.objects.count() == 39
 
 
+@pytest.mark.parametrize("path", ["small", "copy"])
+def test_a_full_pass_leaves_another_tenants_current_scores_alone(
+    trained_tenant: Tenant, tenant_b: Tenant, monkeypatch, path: str
+) -> None:
+    with tenant_context(tenant_b):
+        deals_seed()
+        model_train(min_won=SMALL_MINIMUM, min_lost=SMALL_MINIMUM, rescore=False)
+        deal_scores_refresh(trigger="test", as_of=ANCHOR)
+        theirs = sorted(CurrentScore.objects.values_list("deal_id", "score_id", "probability", "scored_at"))
+    assert len(theirs) == 40
+    if path == "copy":
+        monkeypatch.setattr(services, "SMALL_BATCH", 0)
+    Deal.objects.filter(pk=_open_ids()[0]).update(status=DealStatus.LOST, closed_date=ANCHOR)
+
+    # Every score changes and a stale one goes: the pass touches only the active tenant's rows.
+    batch = deal_scores_refresh(trigger="daily", as_of=ANCHOR + dt.timedelta(days=1))
+
+    assert batch.written == 39 and batch.removed == 1
+    with tenant_context(tenant_b):
+        after = sorted(CurrentScore.objects.values_list("deal_id", "score_id", "probability", "scored_at"))
+        assert after == theirs
+        assert not DealScore.objects.filter(trigger="daily").exists()
+
+
 def test_the_copy_path_stores_what_the_small_path_stores(trained_tenant: Tenant, monkeypatch) -> None:
     small = {row.deal_id: row for row in CurrentScore.objects.all()}
     small_drivers = {score.deal_id: score.drivers for score in DealScore.objects.all()}
