@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 TARGET_MS = 150.0
 VIEWS = {
     "first page (default: riskiest first)": "/deals/",
+    "safest first": "/deals/?sort=-risk",
     "largest first": "/deals/?sort=-amount",
     "filtered (stage and lead source)": "/deals/?stage=Demo&lead_source=Partner",
     "critical band": "/deals/?band=critical",
