@@ -75,10 +75,14 @@ history AS (
     RETURNING id, deal_id, model_version_id, probability, band, scored_at
 )
 INSERT INTO scoring_currentscore (tenant_id, deal_id, score_id, model_version_id, probability, band,
-                                  amount, previous_band, scored_at, risk_rank)
+                                  amount, previous_band, scored_at, risk_rank, safe_rank)
 SELECT %(tenant)s, h.deal_id, h.id, h.model_version_id, h.probability, h.band, d.amount, '', h.scored_at,
-       -- The riskiest deals carry a rank, as a full scoring pass leaves them (scoring.services).
-       CASE WHEN row_number() OVER (ORDER BY h.probability, h.deal_id) <= %(ranked)s THEN h.probability END
+       -- The riskiest and the safest deals carry a rank, as a full scoring pass leaves them
+       -- (scoring.services).
+       CASE WHEN row_number() OVER (ORDER BY h.probability, h.deal_id) <= %(ranked)s THEN h.probability END,
+       CASE WHEN row_number() OVER (ORDER BY h.probability, h.deal_id) > %(ranked)s
+             AND row_number() OVER (ORDER BY h.probability DESC, h.deal_id DESC) <= %(ranked)s
+            THEN h.probability END
 -- The deal's amount from the table (a join of two CTEs has no statistics: a nested loop).
 FROM history h JOIN deals_deal d ON d.tenant_id = %(tenant)s AND d.id = h.deal_id
 """

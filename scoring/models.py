@@ -196,13 +196,15 @@ class CurrentScore(TenantOwned):
     A daily pass rewrites every probability of a large tenant, so no index may contain
     ``probability``: an update that changes an indexed column cannot be HOT (heap-only, in
     place on its page, no index entry), and a million non-HOT updates cost three times as much
-    (docs/scoring.md, "Performance"). The risk board's riskiest-first order instead walks a
-    small partial index on ``risk_rank``: the probability of the tenant's riskiest deals
-    (``scoring.services.RISK_RANKED`` of them after a full pass), null for every other deal.
-    Every ranked probability is at or below every unranked one, so the board lists the ranked
-    deals by rank, then the rest by probability. Only deals entering, leaving or moving within
-    the ranked set update an index. The table is stored at fillfactor 60, so a row's
-    new version fits on its own page (migration 0008).
+    (docs/scoring.md, "Performance"). The risk board's order instead walks two small partial
+    indexes: ``risk_rank`` is the probability of the tenant's riskiest deals and ``safe_rank``
+    that of its safest (``scoring.services.RISK_RANKED`` of each after a full pass), null for
+    every other deal. Every risk-ranked probability is at or below every unranked one, and
+    every unranked one at or below every safe-ranked one, so the board lists riskiest first as
+    the risk-ranked deals by rank, then the unranked by probability, then the safe-ranked by
+    rank, and safest first the other way round. Only deals entering, leaving or moving within
+    a ranked set update an index. The table is stored at fillfactor 60, so a row's new version
+    fits on its own page (migration 0008).
     """
 
     pk = models.CompositePrimaryKey("tenant", "deal")
@@ -237,6 +239,8 @@ class CurrentScore(TenantOwned):
     scored_at = models.DateTimeField()
     # ``probability`` when the deal is among the tenant's riskiest, else null (see above).
     risk_rank = models.FloatField(null=True, blank=True)
+    # ``probability`` when the deal is among the tenant's safest, else null (see above).
+    safe_rank = models.FloatField(null=True, blank=True)
 
     class Meta(TenantOwned.Meta):
         indexes = [
@@ -244,7 +248,12 @@ class CurrentScore(TenantOwned):
                 fields=["tenant", "risk_rank"],
                 name="currentscore_tenant_rank",
                 condition=models.Q(risk_rank__isnull=False),
-            )
+            ),
+            models.Index(
+                fields=["tenant", "safe_rank"],
+                name="currentscore_tenant_safe",
+                condition=models.Q(safe_rank__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

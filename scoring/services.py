@@ -47,9 +47,12 @@ logger = logging.getLogger(__name__)
 
 # Batches up to this size are written with ordinary multi-row INSERTs (no temporary table).
 SMALL_BATCH = 500
-# After a full pass, this many of a tenant's riskiest deals carry CurrentScore.risk_rank: the
-# risk board's first 400 pages of 25 walk a small index; later pages sort the rest.
+# After a full pass, this many of a tenant's riskiest deals carry CurrentScore.risk_rank, and as
+# many of its safest CurrentScore.safe_rank: the risk board's first 400 pages of 25 either way
+# walk a small index; later pages sort the rest.
 RISK_RANKED = 10_000
+# What a deal's current score is ranked as (_ScoreRows.ranked; a smallint in SQL).
+_UNRANKED, _RISKIEST, _SAFEST = 0, 1, 2
 # Lock key (with the tenant id) serialising score writes of one tenant.
 _SCORE_LOCK = 74_100_401
 
@@ -287,7 +290,7 @@ def deal_scores_refresh(
             bands=bands,
             drivers=drivers,
             driver_ids=_driver_id_matrix(cursor, tenant_id=tenant_id, drivers=drivers),
-            ranked=_risk_ranked(cursor, tenant_id=tenant_id, probability=probability, full=deal_ids is None),
+            ranked=_rank_kinds(cursor, tenant_id=tenant_id, probability=probability, full=deal_ids is None),
         )
         watch.lap("driver_entries")
         write = _scores_write_small if len(ids) <= SMALL_BATCH else _scores_write_copy
@@ -336,30 +339,48 @@ class _ScoreRows:
     drivers: DriverTable
     # (n, 6) int32: DriverEntry id per deal and driver slot, -1 where the slot is empty.
     driver_ids: np.ndarray
-    # bool: the deal's current score carries a risk rank (CurrentScore.risk_rank).
+    # int8: _RISKIEST (CurrentScore.risk_rank set), _SAFEST (safe_rank set) or _UNRANKED.
     ranked: np.ndarray
 
 
-def _risk_ranked(cursor: Any, *, tenant_id: int, probability: np.ndarray, full: bool) -> np.ndarray:
-    """Which of the scored deals get a risk rank (CurrentScore.risk_rank).
+def _rank_kinds(cursor: Any, *, tenant_id: int, probability: np.ndarray, full: bool) -> np.ndarray:
+    """Which of the scored deals get a risk rank, a safe rank or neither (CurrentScore).
 
-    A full pass ranks the RISK_RANKED lowest probabilities (every deal of a smaller tenant). A
-    pass over some deals ranks those at or below the highest rank held now, so every ranked
-    probability stays at or below every unranked one; the ranked set may shrink or grow a
-    little until the next full pass resets it.
+    A full pass ranks the RISK_RANKED lowest probabilities as riskiest (every deal of a smaller
+    tenant), then the RISK_RANKED highest of the others as safest (ties included both ways). A
+    pass over some deals ranks as riskiest those at or below the highest risk rank held now, and
+    as safest those at or above the lowest safe rank, so every risk-ranked probability stays at
+    or below every unranked one, and every unranked one at or below every safe-ranked one; the
+    ranked sets may shrink or grow a little until the next full pass resets them.
     """
+    kinds = np.full(len(probability), _UNRANKED, dtype="int8")
     if full:
         if len(probability) <= RISK_RANKED:
-            return np.ones(len(probability), dtype=bool)
-        threshold = np.partition(probability, RISK_RANKED - 1)[RISK_RANKED - 1]
-        return probability <= threshold
+            kinds[:] = _RISKIEST
+            return kinds
+        riskiest = probability <= np.partition(probability, RISK_RANKED - 1)[RISK_RANKED - 1]
+        kinds[riskiest] = _RISKIEST
+        rest = probability[~riskiest]
+        if len(rest) <= RISK_RANKED:
+            kinds[~riskiest] = _SAFEST
+            return kinds
+        threshold = np.partition(rest, len(rest) - RISK_RANKED)[len(rest) - RISK_RANKED]
+        kinds[~riskiest & (probability >= threshold)] = _SAFEST
+        return kinds
+    # Two subqueries, each read from the end of its own partial index.
     cursor.execute(
-        f"SELECT max(risk_rank) FROM {_CURRENT} WHERE tenant_id = %s AND risk_rank IS NOT NULL", [tenant_id]
+        f"""
+        SELECT (SELECT max(risk_rank) FROM {_CURRENT} WHERE tenant_id = %(tenant)s AND risk_rank IS NOT NULL),
+               (SELECT min(safe_rank) FROM {_CURRENT} WHERE tenant_id = %(tenant)s AND safe_rank IS NOT NULL)
+        """,
+        {"tenant": tenant_id},
     )
-    threshold = cursor.fetchone()[0]
-    if threshold is None:
-        return np.zeros(len(probability), dtype=bool)
-    return probability <= threshold
+    highest_risk, lowest_safe = cursor.fetchone()
+    if lowest_safe is not None:
+        kinds[probability >= lowest_safe] = _SAFEST
+    if highest_risk is not None:
+        kinds[probability <= highest_risk] = _RISKIEST
+    return kinds
 
 
 def driver_entry_ids(cursor: Any, *, tenant_id: int, entries: Sequence[dict[str, Any]]) -> list[int]:
@@ -438,7 +459,7 @@ def _scores_write_small(
         WITH new AS (
             SELECT n.*, (%(bands)s::text[])[n.band + 1] AS band_name
             FROM unnest(%(ids)s::bigint[], %(cents)s::bigint[], %(p)s::float8[], %(band)s::int[],
-                        %(digest)s::bigint[], %(ranked)s::bool[], {driver_arrays})
+                        %(digest)s::bigint[], %(ranked)s::smallint[], {driver_arrays})
                  AS n (deal_id, amount_cents, probability, band, digest, ranked, {driver_columns})
         ),
         diff AS (
@@ -455,9 +476,11 @@ def _scores_write_small(
         )
         INSERT INTO {_CURRENT}
             (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
-             previous_band, scored_at, risk_rank)
+             previous_band, scored_at, risk_rank, safe_rank)
         SELECT %(tenant)s, d.deal_id, i.id, %(version)s, d.probability, d.band_name, d.digest,
-               d.amount_cents::numeric / 100, '', %(at)s, CASE WHEN d.ranked THEN d.probability END
+               d.amount_cents::numeric / 100, '', %(at)s,
+               CASE WHEN d.ranked = {_RISKIEST} THEN d.probability END,
+               CASE WHEN d.ranked = {_SAFEST} THEN d.probability END
         FROM diff d JOIN inserted i ON i.deal_id = d.deal_id
         ON CONFLICT (tenant_id, deal_id) DO UPDATE SET
             score_id = EXCLUDED.score_id,
@@ -469,7 +492,8 @@ def _scores_write_small(
             drivers_digest = EXCLUDED.drivers_digest,
             amount = EXCLUDED.amount,
             scored_at = EXCLUDED.scored_at,
-            risk_rank = EXCLUDED.risk_rank
+            risk_rank = EXCLUDED.risk_rank,
+            safe_rank = EXCLUDED.safe_rank
         """,
         {
             "ids": rows.ids.tolist(),
@@ -489,19 +513,34 @@ def _scores_write_small(
     written = cursor.rowcount
     if only_changes:
         # Unchanged scores whose amount alone moved (a feature the served model may ignore), or
-        # that enter or leave the ranked set (its threshold moved).
+        # that enter or leave a ranked set (its threshold moved).
         cursor.execute(
             f"""
-            UPDATE {_CURRENT} c SET amount = n.cents::numeric / 100,
-                                    risk_rank = CASE WHEN n.ranked THEN c.probability END
-            FROM unnest(%s::bigint[], %s::bigint[], %s::bool[]) AS n (deal_id, cents, ranked)
+            UPDATE {_CURRENT} c SET amount = n.cents::numeric / 100, {_ranks_set_sql("n", "c")}
+            FROM unnest(%s::bigint[], %s::bigint[], %s::smallint[]) AS n (deal_id, cents, ranked)
             WHERE c.tenant_id = %s AND c.deal_id = n.deal_id
-              AND (c.amount * 100 <> n.cents OR (c.risk_rank IS NOT NULL) <> n.ranked)
+              AND (c.amount * 100 <> n.cents OR {_ranks_moved_sql("n")})
             """,
             [rows.ids.tolist(), rows.amount_cents.tolist(), rows.ranked.tolist(), tenant_id],
         )
     watch.lap("write")
     return written, removed
+
+
+def _ranks_set_sql(new: str, source: str) -> str:
+    """SQL SET items: risk_rank and safe_rank from ``new.ranked``, valued ``source.probability``."""
+    return (
+        f"risk_rank = CASE WHEN {new}.ranked = {_RISKIEST} THEN {source}.probability END, "
+        f"safe_rank = CASE WHEN {new}.ranked = {_SAFEST} THEN {source}.probability END"
+    )
+
+
+def _ranks_moved_sql(new: str) -> str:
+    """SQL condition: the current score ``c`` is ranked otherwise than ``new.ranked`` says."""
+    return (
+        f"((c.risk_rank IS NOT NULL) <> ({new}.ranked = {_RISKIEST}) "
+        f"OR (c.safe_rank IS NOT NULL) <> ({new}.ranked = {_SAFEST}))"
+    )
 
 
 def _driver_array(table: str, slots: int) -> str:
@@ -608,11 +647,11 @@ def _scores_write_copy(
                CASE WHEN b.deal_id IS NOT NULL AND {changed} THEN nextval(%(sequence)s::regclass) END
                    AS score_id
         FROM scoring_batch b {join} (
-            SELECT deal_id, model_version_id, probability, drivers_digest, amount, risk_rank
+            SELECT deal_id, model_version_id, probability, drivers_digest, amount, risk_rank, safe_rank
             FROM {_CURRENT} WHERE tenant_id = %(tenant)s
         ) c ON c.deal_id = b.deal_id
         WHERE b.deal_id IS NULL OR {changed} OR c.amount * 100 <> b.amount_cents
-           OR (c.risk_rank IS NOT NULL) <> (b.ranked = 1)
+           OR {_ranks_moved_sql("b")}
         """,
         {**params, "sequence": _history_sequence(cursor)},
     )
@@ -644,7 +683,7 @@ def _scores_write_copy(
             drivers_digest = b.digest,
             amount = b.amount_cents::numeric / 100,
             scored_at = CASE WHEN b.score_id IS NULL THEN c.scored_at ELSE %(at)s END,
-            risk_rank = CASE WHEN b.ranked = 1 THEN b.probability END
+            {_ranks_set_sql("b", "b")}
         FROM scoring_diff b
         WHERE c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id AND NOT b.is_new AND NOT b.stale
         """,
@@ -654,10 +693,11 @@ def _scores_write_copy(
         f"""
         INSERT INTO {_CURRENT}
             (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
-             previous_probability, previous_band, scored_at, risk_rank)
+             previous_probability, previous_band, scored_at, risk_rank, safe_rank)
         SELECT %(tenant)s, b.deal_id, b.score_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
                b.digest, b.amount_cents::numeric / 100, NULL, '', %(at)s,
-               CASE WHEN b.ranked = 1 THEN b.probability END
+               CASE WHEN b.ranked = {_RISKIEST} THEN b.probability END,
+               CASE WHEN b.ranked = {_SAFEST} THEN b.probability END
         FROM scoring_diff b WHERE b.is_new
         """,
         params,

@@ -219,23 +219,33 @@ def _risk_page_ids(
 ) -> list[int]:
     """A page of deal ids by current win probability, scored deals first, then unscored by id.
 
-    Riskiest first, the ranked scores (the tenant's riskiest deals, ``CurrentScore.risk_rank``)
-    come from their small index, each joined to its deal, so the first pages read a few dozen
-    rows however many deals are open; pages past them sort the unranked scores. Every ranked
-    probability is at or below every unranked one, so the two parts concatenate in order.
-    Safest first reads the same parts the other way round. ``scored`` is the number of scored
-    deals matching the filters (the board's totals).
+    The scored deals come in three parts, each below the next (``CurrentScore``): the
+    risk-ranked (the tenant's riskiest deals, ``risk_rank``), the unranked, and the
+    safe-ranked (its safest, ``safe_rank``). Riskiest first reads them in that order and
+    safest first in the reverse one; a ranked part comes from its small index, each row
+    joined to its deal, so the first pages either way read a few dozen rows however many
+    deals are open; pages past a ranked part sort the unranked scores. ``scored`` is the
+    number of scored deals matching the filters (the board's totals).
     """
     scores = CurrentScore.objects.filter(_deal_conditions(filters, prefix="deal__"))
     if filters.band:
         scores = scores.filter(band=filters.band)
-    ranked = scores.filter(risk_rank__isnull=False)
-    unranked = scores.filter(risk_rank__isnull=True)
+    riskiest = scores.filter(risk_rank__isnull=False)
+    unranked = scores.filter(risk_rank__isnull=True, safe_rank__isnull=True)
+    safest = scores.filter(safe_rank__isnull=False)
     ids: list[int] = []
     if offset < scored:
-        parts = [(ranked, ("risk_rank", "deal_id")), (unranked, ("probability", "deal_id"))]
+        parts = [
+            (riskiest, ("risk_rank", "deal_id")),
+            (unranked, ("probability", "deal_id")),
+            (safest, ("safe_rank", "deal_id")),
+        ]
         if descending:
-            parts = [(unranked, ("-probability", "-deal_id")), (ranked, ("-risk_rank", "-deal_id"))]
+            parts = [
+                (safest, ("-safe_rank", "-deal_id")),
+                (unranked, ("-probability", "-deal_id")),
+                (riskiest, ("-risk_rank", "-deal_id")),
+            ]
         start = offset
         for part, order in parts:
             if len(ids) == limit:

@@ -29,10 +29,11 @@ def test_the_score_history_has_its_primary_key_and_one_tenant_led_index() -> Non
 
 def test_current_scores_are_keyed_by_tenant_and_deal_and_ranked_without_a_probability_index() -> None:
     # No index contains probability, so a pass that changes every probability updates in place
-    # (HOT); only the riskiest deals' rank is indexed (docs/scoring.md, "Performance").
+    # (HOT); only the riskiest and the safest deals' ranks are indexed (docs/scoring.md, "Performance").
     assert _indexes("scoring_currentscore") == {
         "(tenant_id, deal_id)",
         "(tenant_id, risk_rank) WHERE (risk_rank IS NOT NULL)",
+        "(tenant_id, safe_rank) WHERE (safe_rank IS NOT NULL)",
     }
     assert _foreign_keys("scoring_currentscore") == 0
     with connection.cursor() as cursor:

@@ -324,26 +324,49 @@ def test_the_copy_path_keeps_crm_text_with_quotes_tabs_and_backslashes(
 
 
 def _assert_ranked_scores_come_first() -> None:
-    """Every ranked probability is at or below every unranked one, and a rank is its probability."""
-    rows = list(CurrentScore.objects.values_list("probability", "risk_rank"))
-    ranked = [p for p, rank in rows if rank is not None]
-    unranked = [p for p, rank in rows if rank is None]
-    assert all(rank == p for p, rank in rows if rank is not None)
-    if ranked and unranked:
-        assert max(ranked) <= min(unranked)
+    """Every risk-ranked probability is at or below every unranked one, every unranked one at or
+    below every safe-ranked one; no score has both ranks, and a rank is its probability."""
+    rows = list(CurrentScore.objects.values_list("probability", "risk_rank", "safe_rank"))
+    assert all(risk is None or safe is None for _, risk, safe in rows)
+    assert all(rank == p for p, risk, safe in rows for rank in (risk, safe) if rank is not None)
+    riskiest = [p for p, risk, _ in rows if risk is not None]
+    safest = [p for p, _, safe in rows if safe is not None]
+    unranked = [p for p, risk, safe in rows if risk is None and safe is None]
+    for lower, higher in ((riskiest, unranked), (unranked, safest), (riskiest, safest)):
+        if lower and higher:
+            assert max(lower) <= min(higher)
 
 
 @pytest.mark.parametrize("path", ["small", "copy"])
-def test_a_full_pass_ranks_the_riskiest_deals_only(trained_tenant: Tenant, monkeypatch, path: str) -> None:
+def test_a_full_pass_ranks_the_riskiest_and_the_safest_deals_only(
+    trained_tenant: Tenant, monkeypatch, path: str
+) -> None:
     if path == "copy":
         monkeypatch.setattr(services, "SMALL_BATCH", 0)
     monkeypatch.setattr(services, "RISK_RANKED", 7)
 
     deal_scores_refresh(trigger="full", as_of=ANCHOR + dt.timedelta(days=3))
 
-    lowest = sorted(CurrentScore.objects.values_list("probability", flat=True))[:7]
-    ranked = sorted(CurrentScore.objects.filter(risk_rank__isnull=False).values_list("risk_rank", flat=True))
-    assert ranked == lowest
+    probabilities = sorted(CurrentScore.objects.values_list("probability", flat=True))
+    assert len(set(probabilities)) == 40
+    ranks = CurrentScore.objects.values_list("risk_rank", "safe_rank")
+    riskiest = sorted(risk for risk, _ in ranks if risk is not None)
+    safest = sorted(safe for _, safe in ranks if safe is not None)
+    assert riskiest == probabilities[:7] and safest == probabilities[-7:]
+    _assert_ranked_scores_come_first()
+
+
+@pytest.mark.parametrize(("ranked", "riskiest", "safest"), [(40, 40, 0), (25, 25, 15), (20, 20, 20)])
+def test_a_small_tenant_ranks_every_deal(
+    trained_tenant: Tenant, monkeypatch, ranked: int, riskiest: int, safest: int
+) -> None:
+    # Up to twice RISK_RANKED deals, every score is ranked: the riskiest first, the rest safest.
+    monkeypatch.setattr(services, "RISK_RANKED", ranked)
+
+    deal_scores_refresh(trigger="full", as_of=ANCHOR + dt.timedelta(days=3))
+
+    assert CurrentScore.objects.filter(risk_rank__isnull=False).count() == riskiest
+    assert CurrentScore.objects.filter(safe_rank__isnull=False).count() == safest
     _assert_ranked_scores_come_first()
 
 
@@ -356,8 +379,9 @@ def test_rescoring_some_deals_keeps_ranked_scores_below_the_others(
     if path == "copy":
         monkeypatch.setattr(services, "SMALL_BATCH", 0)
     by_risk = list(CurrentScore.objects.order_by("probability").values_list("deal_id", flat=True))
-    # The riskiest deal becomes the safest, and a safe one drops to the bottom.
+    # The riskiest deal becomes the safest, and a safe (safe-ranked) one drops to the bottom.
     riskiest, safe = by_risk[0], by_risk[-3]
+    assert CurrentScore.objects.get(deal_id=safe).safe_rank is not None
     Deal.objects.filter(pk=riskiest).update(lead_source="Referral", stage="Negotiation", amount=Decimal(5000))
     Deal.objects.filter(pk=safe).update(lead_source="Partner", stage="Prospecting", amount=Decimal(900_000))
 
@@ -365,3 +389,4 @@ def test_rescoring_some_deals_keeps_ranked_scores_below_the_others(
 
     _assert_ranked_scores_come_first()
     assert CurrentScore.objects.filter(risk_rank__isnull=False).count() >= 1
+    assert CurrentScore.objects.filter(safe_rank__isnull=False).count() >= 1

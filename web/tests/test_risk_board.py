@@ -214,17 +214,18 @@ def test_riskiest_first_pages_cover_every_deal_with_unscored_deals_last(
     assert all(row.probability is None for row in rows[61:])
 
 
+@pytest.mark.parametrize("safest_ranked", [9, 0], ids=["both-ranked", "riskiest-ranked-only"])
 @pytest.mark.parametrize(
     "query", [{}, {"sort": "-risk"}, {"stage": "Demo"}, {"sort": "-risk", "stage": "Demo"}]
 )
 def test_pages_by_risk_read_the_ranked_scores_then_the_rest_in_one_order(
-    admin_client: Client, tenant_a, scored_pipeline_a, query
+    admin_client: Client, tenant_a, scored_pipeline_a, query, safest_ranked
 ):
-    # Distinct probabilities, the nine lowest ranked, as a full scoring pass leaves them
-    # (scoring's own tests check that it does).
+    # Distinct probabilities, the nine lowest risk-ranked and (or not) the nine highest
+    # safe-ranked, as a full scoring pass leaves them (scoring's own tests check that it does).
     with tenant_context(tenant_a), connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE scoring_currentscore SET risk_rank = NULL, "
+            "UPDATE scoring_currentscore SET risk_rank = NULL, safe_rank = NULL, "
             "probability = mod(deal_id * 37, 61) / 100.0 + 0.05"
         )
         cursor.execute(
@@ -234,6 +235,15 @@ def test_pages_by_risk_read_the_ranked_scores_then_the_rest_in_one_order(
             WHERE c.deal_id = r.deal_id
             """
         )
+        cursor.execute(
+            """
+            UPDATE scoring_currentscore c SET safe_rank = c.probability
+            FROM (SELECT deal_id FROM scoring_currentscore
+                  ORDER BY probability DESC, deal_id DESC LIMIT %s) r
+            WHERE c.deal_id = r.deal_id
+            """,
+            [safest_ranked],
+        )
         deal_filters = {f"deal__{key}": value for key, value in query.items() if key != "sort"}
         order = ("-probability", "-deal_id") if query.get("sort") == "-risk" else ("probability", "deal_id")
         expected = list(
@@ -242,6 +252,7 @@ def test_pages_by_risk_read_the_ranked_scores_then_the_rest_in_one_order(
             .values_list("deal_id", flat=True)
         )
         assert expected and CurrentScore.objects.filter(risk_rank__isnull=False).count() == 9
+        assert CurrentScore.objects.filter(safe_rank__isnull=False).count() == safest_ranked
     boards = [admin_client.get(reverse("risk_board"), {**query, "page": 1}).context["board"]]
     while boards[-1].has_next:
         boards.append(
