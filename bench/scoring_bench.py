@@ -100,20 +100,24 @@ def vacuum() -> None:
 def reset_scores(*, tenant: object) -> None:
     """Empty the tenant's current scores and score history (model versions stay).
 
-    TRUNCATE when the tenant is the database's only one (the bench's own database), else DELETE
-    and VACUUM its rows.
+    TRUNCATE when the tenant is the database's only one (the bench's own database); else DELETE
+    its rows as the tenant (row-level security), then VACUUM (outside any transaction).
     """
     from django.db import connection
 
+    from tenants.context import tenant_context
     from tenants.models import Tenant
 
     tables = ("scoring_currentscore", "scoring_dealscore")
+    alone = not Tenant.objects.exclude(pk=tenant.pk).exists()  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
-        if not Tenant.objects.exclude(pk=tenant.pk).exists():  # type: ignore[attr-defined]
+        if alone:
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
             return
+    with tenant_context(tenant), connection.cursor() as cursor:  # type: ignore[arg-type]
         for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
@@ -202,8 +206,7 @@ def main() -> None:
                 file=sys.stderr,
             )
 
-    with tenant_context(tenant):
-        reset_scores(tenant=tenant)
+    reset_scores(tenant=tenant)
     passes = []
     # Ages and times in stage count to as_of: a day later every deal's score changes.
     for as_of in (ANCHOR, ANCHOR, ANCHOR + dt.timedelta(days=1)):
