@@ -480,9 +480,7 @@ def _scores_write_small(
             (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
              previous_band, scored_at, risk_rank, safe_rank)
         SELECT %(tenant)s, d.deal_id, i.id, %(version)s, d.probability, d.band_name, d.digest,
-               d.amount_cents::numeric / 100, '', %(at)s,
-               CASE WHEN d.ranked = {_RISKIEST} THEN d.probability END,
-               CASE WHEN d.ranked = {_SAFEST} THEN d.probability END
+               d.amount_cents::numeric / 100, '', %(at)s, {_rank_values_sql("d", "d")}
         FROM diff d JOIN inserted i ON i.deal_id = d.deal_id
         ON CONFLICT (tenant_id, deal_id) DO UPDATE SET
             score_id = EXCLUDED.score_id,
@@ -529,12 +527,23 @@ def _scores_write_small(
     return written, removed
 
 
+def _rank_values(new: str, source: str) -> tuple[str, str]:
+    """SQL values of risk_rank and safe_rank: ``source.probability`` where ``new.ranked`` says."""
+    return (
+        f"CASE WHEN {new}.ranked = {_RISKIEST} THEN {source}.probability END",
+        f"CASE WHEN {new}.ranked = {_SAFEST} THEN {source}.probability END",
+    )
+
+
+def _rank_values_sql(new: str, source: str) -> str:
+    """SQL: the values of risk_rank, safe_rank (in that order), for an INSERT's select list."""
+    return ", ".join(_rank_values(new, source))
+
+
 def _ranks_set_sql(new: str, source: str) -> str:
     """SQL SET items: risk_rank and safe_rank from ``new.ranked``, valued ``source.probability``."""
-    return (
-        f"risk_rank = CASE WHEN {new}.ranked = {_RISKIEST} THEN {source}.probability END, "
-        f"safe_rank = CASE WHEN {new}.ranked = {_SAFEST} THEN {source}.probability END"
-    )
+    risk, safe = _rank_values(new, source)
+    return f"risk_rank = {risk}, safe_rank = {safe}"
 
 
 def _ranks_moved_sql(new: str) -> str:
@@ -697,9 +706,7 @@ def _scores_write_copy(
             (tenant_id, deal_id, score_id, model_version_id, probability, band, drivers_digest, amount,
              previous_probability, previous_band, scored_at, risk_rank, safe_rank)
         SELECT %(tenant)s, b.deal_id, b.score_id, %(version)s, b.probability, (%(bands)s::text[])[b.band + 1],
-               b.digest, b.amount_cents::numeric / 100, NULL, '', %(at)s,
-               CASE WHEN b.ranked = {_RISKIEST} THEN b.probability END,
-               CASE WHEN b.ranked = {_SAFEST} THEN b.probability END
+               b.digest, b.amount_cents::numeric / 100, NULL, '', %(at)s, {_rank_values_sql("b", "b")}
         FROM scoring_diff b WHERE b.is_new
         """,
         params,
