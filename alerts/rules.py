@@ -481,6 +481,10 @@ def cycle_breach_candidates_sql(
 # The slip rule's working tables (temporary, dropped at commit; rebuilt on every run).
 SLIP_LATEST_TABLE = "alert_slip_latest"
 SLIP_PUSHED_TABLE = "alert_slip_pushed"
+# "1 day", "46 days": how far a slip pushed the date, in the alert's words.
+_DAYS_PUSHED = (
+    "(p.new_date - p.old_date) || CASE WHEN p.new_date - p.old_date = 1 THEN ' day' ELSE ' days' END"
+)
 
 
 def slip_candidates_sql(*, tenant_id: int, as_of: dt.date, settings: Mapping[str, Any]) -> CandidateQuery:
@@ -537,11 +541,11 @@ def slip_candidates_sql(*, tenant_id: int, as_of: dt.date, settings: Mapping[str
             '',
             '',
             CASE WHEN p.push_count >= %(critical_pushes)s THEN 'critical' ELSE 'warning' END,
-            format('%%s: close date pushed %%s days', p.deal_name, p.new_date - p.old_date),
-            format('Expected close moved from %%s to %%s (+%%s days) on %%s; pushed %%s time(s) '
+            format('%%s: close date pushed %%s', p.deal_name, {_DAYS_PUSHED}),
+            format('Expected close moved from %%s to %%s (+%%s) on %%s; pushed %%s '
                    'since %%s was first expected.',
-                   p.old_date, p.new_date, p.new_date - p.old_date, p.changed_at::date,
-                   p.push_count, p.first_date),
+                   p.old_date, p.new_date, {_DAYS_PUSHED}, p.changed_at::date,
+                   CASE WHEN p.push_count = 1 THEN 'once' ELSE p.push_count || ' times' END, p.first_date),
             jsonb_build_object(
                 'previous_expected_close_date', p.old_date,
                 'expected_close_date', p.new_date,

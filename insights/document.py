@@ -164,6 +164,7 @@ def rep_section(
         "window": dict(window),
         "team_rate": None,
         "prior": None,
+        "team": None,
         "top_to_bottom_gap": {"shrunk": None, "raw": None},
         "flag_confidence": None,
         "flagged": [],
@@ -205,11 +206,22 @@ def rep_section(
             }
         )
     flagged = [rep["rep"] for rep in reps if rep["flag"]]
+    flagged_names = [rep["name"] for rep in reps if rep["flag"]]
     ranked = int(table["rank"].notna().sum())
-    team_rate = float(team["won"]) / float(team["n"])
+    team_n, team_won = int(team["n"]), int(team["won"])
+    team_rate = team_won / team_n
+    team_low, team_high = stats.wilson_interval(team_won, team_n)
     summary = {
         "window": dict(window),
         "team_rate": clean_number(team_rate),
+        # The team's rate over the same window as the reps, with its size and 95% interval.
+        "team": {
+            "n": team_n,
+            "won": team_won,
+            "win_rate": clean_number(team_rate),
+            "ci_low": clean_number(float(team_low)),
+            "ci_high": clean_number(float(team_high)),
+        },
         "prior": None
         if prior is None
         else {
@@ -222,7 +234,7 @@ def rep_section(
         "flag_confidence": clean_number(segments.rep_flag_confidence(ranked)) if ranked else None,
         "flagged": flagged,
         "verdict": (
-            f"{', '.join(flagged)} convert{'s' if len(flagged) == 1 else ''} below the team's "
+            f"{', '.join(flagged_names)} convert{'s' if len(flagged) == 1 else ''} below the team's "
             f"{stats.format_percent(team_rate)} beyond what chance explains across {ranked} reps."
             if flagged
             else f"No rep's win rate is below the team's {stats.format_percent(team_rate)} beyond what "

@@ -142,17 +142,23 @@ def _label_codes(
         for pair in pairs.tolist():
             days_shown, stage = pair // len(stages), stages[pair % len(stages)]
             usual = by_stage.get(stage, overall) if isinstance(by_stage, Mapping) else overall
-            texts.append(f"{days_shown} days in {stage or 'this stage'} (typical {_whole(usual)})")
+            where = stage or "this stage"
+            texts.append(f"{_counted(days_shown, 'day')} in {where} (typical {_whole(usual)})")
         return codes.astype("int64"), texts
     if group in NUMERIC_FEATURES:
         codes, values = pd.factorize(features[group].to_numpy(dtype="int64"), sort=False)
         usual = _whole(typical.get(group, np.nan))
         if group == "age_days":
-            texts = [f"Open {v} days (typical {usual})" for v in values]
+            texts = [f"Open {_counted(v, 'day')} (typical {usual})" for v in values]
         else:
-            texts = [f"{v} stage moves (typical {usual})" for v in values]
+            texts = [f"{_counted(v, 'stage move')} (typical {usual})" for v in values]
         return codes.astype("int64"), texts
     raise ValueError(f"No label for feature {group!r}.")
+
+
+def _counted(count: int, noun: str) -> str:
+    """ "1 day", "0 days", "3 stage moves"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _whole(value: object) -> str:

@@ -63,7 +63,7 @@ def _with_dates(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 def _stage_position(stages: pd.Series, pipeline: Sequence[str]) -> np.ndarray:
     """Index of each stage in the tenant's ordered pipeline; unknown stages count as the first."""
-    codes = pd.Categorical(stages, categories=list(dict.fromkeys(pipeline))).codes
+    codes = pd.Index(list(dict.fromkeys(pipeline))).get_indexer(stages)
     return np.where(codes < 0, 0, codes).astype("float64")
 
 

@@ -4,7 +4,7 @@ from django.db import connection
 from django.utils import timezone
 
 from alerts.models import Alert, CloseDateChange, Severity
-from alerts.services import alert_checks_run
+from alerts.services import alert_checks_run, alert_rule_update, alert_rules_ensure
 from alerts.tests.factories import deal_create
 from deals.models import Deal
 
@@ -51,7 +51,7 @@ def test_a_close_date_pushed_out_raises_a_slip_alert_with_both_dates(in_tenant_a
     assert alert.evidence["expected_close_date"] == "2024-08-15"
     assert alert.summary == (
         "Expected close moved from 2024-06-30 to 2024-08-15 (+46 days) on 2024-06-02; "
-        "pushed 1 time(s) since 2024-06-30 was first expected."
+        "pushed once since 2024-06-30 was first expected."
     )
 
 
@@ -95,6 +95,21 @@ def test_the_third_push_makes_the_slip_critical(in_tenant_a):
     assert alert.severity == Severity.CRITICAL
     assert alert.evidence["push_count"] == 3
     assert alert.evidence["first_expected_close_date"] == "2024-06-30"
+    assert alert.summary.endswith("pushed 3 times since 2024-06-30 was first expected.")
+
+
+def test_a_one_day_push_is_worded_in_the_singular(in_tenant_a):
+    alert_rule_update(rule=alert_rules_ensure()["slip"], user=None, thresholds={"min_push_days": "1"})
+    deal = open_deal()
+    move_close_date(deal, dt.date(2024, 7, 1), on=DAY_2)
+
+    alert_checks_run(as_of=DAY_2)
+
+    [alert] = slip_alerts()
+    assert alert.title.endswith(": close date pushed 1 day")
+    assert alert.summary.startswith(
+        "Expected close moved from 2024-06-30 to 2024-07-01 (+1 day) on 2024-06-02; pushed once"
+    )
 
 
 def test_a_slip_resolves_once_the_push_is_older_than_the_window(in_tenant_a):

@@ -78,6 +78,27 @@ def test_rep_13_is_flagged_and_nobody_else(demo_diagnosis: dict[str, Any]) -> No
     assert demo_diagnosis["reps"][-1]["rep"] == "rep_13"
 
 
+def test_the_verdict_names_the_flagged_rep_as_people_know_them(demo_diagnosis: dict[str, Any]) -> None:
+    weakest = demo_diagnosis["reps"][-1]
+    assert weakest["name"] != weakest["rep"]
+    assert demo_diagnosis["rep_summary"]["verdict"].startswith(f"{weakest['name']} converts below the team's")
+    assert "rep_13" not in demo_diagnosis["rep_summary"]["verdict"]
+
+
+def test_the_team_rate_is_given_with_its_size_and_interval_over_the_reps_window(
+    demo_diagnosis: dict[str, Any],
+) -> None:
+    summary = demo_diagnosis["rep_summary"]
+    team = summary["team"]
+    # Every demo deal has a rep: the team is the reps' deals over the same 12 months.
+    assert team["n"] == sum(rep["n"] for rep in demo_diagnosis["reps"])
+    assert team["won"] == sum(rep["won"] for rep in demo_diagnosis["reps"])
+    assert team["win_rate"] == summary["team_rate"] == pytest.approx(team["won"] / team["n"])
+    assert team["ci_low"] < team["win_rate"] < team["ci_high"]
+    # A year of deals, not the quarter the headline rate is of.
+    assert team["n"] > demo_diagnosis["win_rate"]["current"]["n"]
+
+
 def test_mix_plus_rate_equals_the_total_change_in_every_dimension(demo_diagnosis: dict[str, Any]) -> None:
     total = demo_diagnosis["win_rate"]["change"]
     for item in demo_diagnosis["decomposition"]:

@@ -75,6 +75,28 @@ def test_labels_say_what_the_deal_is_and_what_is_typical() -> None:
     assert table.text_halves()[1][0].startswith("47 days in Proposal (typical 21): −0.6")
 
 
+def test_a_count_of_one_is_singular() -> None:
+    features = pd.DataFrame(
+        [
+            {"stage": "Proposal", "days_in_stage": 1, "age_days": 1, "stage_moves": 1},
+            {"stage": "Proposal", "days_in_stage": 2, "age_days": 0, "stage_moves": 0},
+        ]
+    )
+    table = driver_table(
+        groups=("days_in_stage", "age_days", "stage_moves"),
+        contributions=np.array([[-0.5, -0.4, -0.3], [-0.5, -0.4, -0.3]]),
+        features=features,
+        typical={**TYPICAL, "age_days": 30.0, "stage_moves": 2.0},
+    )
+
+    labels = [[entry["label"] for entry in row] for row in table.rows()]
+
+    assert labels == [
+        ["1 day in Proposal (typical 21)", "Open 1 day (typical 30)", "1 stage move (typical 2)"],
+        ["2 days in Proposal (typical 21)", "Open 0 days (typical 30)", "0 stage moves (typical 2)"],
+    ]
+
+
 def test_a_deal_with_only_negative_drivers_lists_them_alone() -> None:
     table = driver_table(
         groups=GROUPS, contributions=np.array([[-0.4, -0.1, 0.0, 0.0]]), features=_features(), typical=TYPICAL

@@ -42,3 +42,17 @@ def test_the_demo_pages_show_a_promoted_model_its_drivers_and_next_steps(demo_cl
 
     diagnosis = demo_client.get(reverse("home"))
     assert diagnosis.context["top_contributors"]
+
+
+def test_the_reps_page_gives_the_team_rate_of_the_window_the_reps_are_ranked_on(demo_client: Client):
+    page = demo_client.get(reverse("reps"))
+    body = page.content.decode()
+    summary, window = page.context["summary"], page.context["doc"]["period"]["rep_window"]
+    team = summary["team"]
+
+    assert f"deals closed in the {window['label']}" in body
+    assert f"n = {team['n']:,} closed ({team['won']:,} won)" in body
+    low, high = team["ci_low"] * 100, team["ci_high"] * 100
+    assert f"95% interval {low:.1f}–{high:.1f}%" in body
+    [flagged] = page.context["flagged"]
+    assert f"<strong>{flagged['name']} converts below the team" in body

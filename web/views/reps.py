@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from deals.models import Deal, DealStatus, Rep
-from insights.services import diagnose
+from insights.services import REP_WINDOW_MONTHS, diagnose
 from web.decorators import tenant_required
 from web.figures import monthly_trend_svg, rep_interval_svg
 from web.forms import DiagnosisForm
@@ -74,7 +74,7 @@ def rep_detail(request: HttpRequest, pk: int) -> HttpResponse:
             chart_id="rep-trend",
             title=f"{rep}'s win rate by month with its 95% interval",
             reference=document["rep_summary"].get("team_rate"),
-            reference_label="team rate this period",
+            reference_label=f"team rate, {REP_WINDOW_MONTHS} months",
         ),
         "open_count": open_deals.count(),
         "open_deals": open_deals.order_by("-amount", "id")[:10],
