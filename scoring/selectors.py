@@ -24,9 +24,17 @@ from django.db import connection
 
 from deals.models import Deal, DealStageChange, Rep
 from scoring.backtest import classification_metrics
-from scoring.drivers import DEFAULT_NEXT_ACTIONS, driver_text
+from scoring.drivers import DEFAULT_NEXT_ACTIONS, FEATURE_NAMES, driver_text
 from scoring.model import ServingModel
-from scoring.models import CurrentScore, DealScore, DriverEntry, ModelVersion, NextActionRule, Serving
+from scoring.models import (
+    CurrentScore,
+    DealScore,
+    DriverDirection,
+    DriverEntry,
+    ModelVersion,
+    NextActionRule,
+    Serving,
+)
 from tenants.context import require_tenant_id
 
 _DEAL = Deal._meta.db_table
@@ -300,6 +308,23 @@ def next_action_rules() -> dict[tuple[str, str], str]:
         else:
             actions.pop(key, None)
     return actions
+
+
+def next_action_rule_rows() -> list[dict[str, Any]]:
+    """The recommended action of every driver that lowers the win probability, for the admin
+    screen: feature, its name, the default, the tenant's rule (None when the default applies),
+    and what deals are shown now (None when switched off). One query."""
+    own = NextActionRule.objects.filter(direction=DriverDirection.NEGATIVE).select_related("updated_by")
+    rules = {rule.feature: rule for rule in own}
+    rows = []
+    for feature, name in FEATURE_NAMES.items():
+        default = DEFAULT_NEXT_ACTIONS.get((feature, DriverDirection.NEGATIVE), "")
+        rule = rules.get(feature)
+        # What deals show: the default without a rule of the tenant's, else the rule's words if on.
+        own_words = rule.action if rule is not None and rule.enabled else ""
+        shown = (default if rule is None else own_words) or None
+        rows.append({"feature": feature, "name": name, "default": default, "rule": rule, "shown": shown})
+    return rows
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ import joblib
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from scoring import selectors
 from scoring.backtest import NO_DATA, TrainingOutcome, training_run
-from scoring.drivers import BAND_CUTOFFS, DriverTable, band_of, driver_table, typical_values
+from scoring.drivers import BAND_CUTOFFS, FEATURE_NAMES, DriverTable, band_of, driver_table, typical_values
 from scoring.features import features_as_of, training_snapshots
 from scoring.model import ServingModel, WinModel
 from scoring.models import (
@@ -767,6 +768,10 @@ def _current_remove_all(cursor: Any, *, tenant_id: int, deal_ids: Sequence[int] 
     return cursor.rowcount
 
 
+# The longest recommended action a tenant may store (it is shown on the deal page and in exports).
+NEXT_ACTION_MAX_LENGTH = 300
+
+
 def next_action_rule_set(
     *,
     feature: str,
@@ -775,15 +780,31 @@ def next_action_rule_set(
     enabled: bool = True,
     user: Any = None,
 ) -> NextActionRule:
-    """Create or replace the tenant's rule for (feature, direction). Admin-only in the UI."""
+    """Create or replace the tenant's rule for (feature, direction). Admin-only in the UI.
+
+    Raises ValidationError, writing nothing, for a feature that is not a driver, a direction
+    that is not one, an enabled rule without words, or words over NEXT_ACTION_MAX_LENGTH.
+    Changes are recorded in the audit log (salesintel.audit).
+    """
+    text = action.strip()
+    if feature not in FEATURE_NAMES:
+        raise ValidationError(f"“{feature}” is not a driver; known: {', '.join(sorted(FEATURE_NAMES))}.")
+    if direction not in DriverDirection.values:
+        raise ValidationError(f"Direction must be one of {', '.join(DriverDirection.values)}.")
+    if enabled and not text:
+        raise ValidationError("Write the action, or switch the recommendation off.")
+    if len(text) > NEXT_ACTION_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the action to {NEXT_ACTION_MAX_LENGTH} characters (this one has {len(text)})."
+        )
     rule, _ = NextActionRule.objects.update_or_create(
         feature=feature,
         direction=direction,
-        defaults={"action": action.strip(), "enabled": enabled, "updated_by": user},
+        defaults={"action": text, "enabled": enabled, "updated_by": user},
     )
     return rule
 
 
 def next_action_rule_delete(*, feature: str, direction: str = DriverDirection.NEGATIVE) -> None:
-    """Remove the tenant's rule so the default applies again."""
+    """Remove the tenant's rule so the default applies again (recorded in the audit log)."""
     NextActionRule.objects.filter(feature=feature, direction=direction).delete()

@@ -69,6 +69,13 @@ urlpatterns = [
     path("settings/alert-rules/<int:pk>/", settings.alert_rule_save, name="settings_alert_rule_save"),
     path("settings/webhook/", settings.webhook_save, name="settings_webhook"),
     path("settings/quota/", settings.quota, name="settings_quota"),
+    path("settings/next-actions/", settings.next_actions, name="settings_next_actions"),
+    path("settings/next-actions/<str:feature>/", settings.next_action_save, name="settings_next_action_save"),
+    path(
+        "settings/next-actions/<str:feature>/reset/",
+        settings.next_action_reset,
+        name="settings_next_action_reset",
+    ),
     path("account/digest/", settings.digest_preference, name="account_digest"),
     path("settings/members/", admin.members, name="settings_members"),
     path("settings/members/invite/", admin.member_invite, name="settings_member_invite"),

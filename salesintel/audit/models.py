@@ -1,4 +1,5 @@
-"""The audit log: who changed a tenant's mappings, imports, API keys, members' roles and alert settings."""
+"""The audit log: who changed a tenant's mappings, imports, API keys, members' roles, alert settings,
+quota and recommended next actions."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class AuditAction(models.TextChoices):
     WEBHOOK_CHANGED = "webhook.changed", "Webhook changed"
     WEBHOOK_DELETED = "webhook.deleted", "Webhook deleted"
     TENANT_QUOTA_CHANGED = "tenant.quota_changed", "Quarterly quota changed"
+    NEXT_ACTION_CHANGED = "next_action.changed", "Next action changed"
+    NEXT_ACTION_RESET = "next_action.reset", "Next action restored to the default"
 
 
 class AuditEvent(TenantOwned):

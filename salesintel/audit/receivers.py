@@ -1,11 +1,12 @@
 """Signal receivers that write the audit log.
 
 Watched: field mappings (created, changed, deleted), imports (started, finished), API keys
-(created, revoked), memberships (added, role changed, removed), alert rules (changed) and the
-webhook (created, changed, deleted). Whatever saves them — a web page, the API, the Django
-admin, a command or a task — is recorded, because the receivers hang on the models' own
-``post_save`` / ``post_delete``. Bulk writes (``QuerySet.update``, ``bulk_create``) send no
-signals; no administrative path uses them for these models.
+(created, revoked), memberships (added, role changed, removed), alert rules (changed), the
+webhook (created, changed, deleted) and next-action rules (set, restored to the default).
+Whatever saves them — a web page, the API, the Django admin, a command or a task — is
+recorded, because the receivers hang on the models' own ``post_save`` / ``post_delete``.
+Bulk writes (``QuerySet.update``, ``bulk_create``) send no signals; no administrative path uses
+them for these models.
 
 The event is written in the same transaction as the change, so a rolled-back change (a dry-run
 import) leaves no event, and a committed change always has one.
@@ -33,6 +34,7 @@ WATCHED_FIELDS: dict[str, tuple[str, ...]] = {
     "tenants.membership": ("role",),
     "alerts.alertrule": ("enabled", "thresholds", "cooldown_days"),
     "alerts.webhookendpoint": ("url", "enabled", "min_severity", "secret"),
+    "scoring.nextactionrule": ("action", "enabled"),
 }
 SECRET_FIELDS = {"secret"}
 _PREVIOUS = "_audit_previous"
@@ -159,6 +161,14 @@ def _on_webhook_saved(instance: Any, created: bool) -> None:
         _record(instance, AuditAction.WEBHOOK_CHANGED, {"changes": changes})
 
 
+def _on_next_action_saved(instance: Any, created: bool) -> None:
+    changes = _changes(instance)
+    if created or changes:
+        details = {"feature": instance.feature, "direction": instance.direction, "action": instance.action}
+        details |= {"enabled": instance.enabled, "changes": changes}
+        _record(instance, AuditAction.NEXT_ACTION_CHANGED, details, hint=instance.updated_by)
+
+
 ON_SAVE: dict[str, Callable[[Any, bool], None]] = {
     "deals.fieldmapping": _on_mapping_saved,
     "deals.importrun": _on_import_saved,
@@ -166,11 +176,16 @@ ON_SAVE: dict[str, Callable[[Any, bool], None]] = {
     "tenants.membership": _on_membership_saved,
     "alerts.alertrule": _on_alert_rule_saved,
     "alerts.webhookendpoint": _on_webhook_saved,
+    "scoring.nextactionrule": _on_next_action_saved,
 }
 ON_DELETE: dict[str, Callable[[Any], tuple[str, dict[str, Any]]]] = {
     "deals.fieldmapping": lambda m: (AuditAction.MAPPING_DELETED, {"name": m.name}),
     "tenants.membership": lambda m: (AuditAction.MEMBER_REMOVED, {"user": m.user.get_username()}),
     "alerts.webhookendpoint": lambda w: (AuditAction.WEBHOOK_DELETED, {"url": w.url}),
+    "scoring.nextactionrule": lambda r: (
+        AuditAction.NEXT_ACTION_RESET,
+        {"feature": r.feature, "direction": r.direction, "was": r.action, "was_enabled": r.enabled},
+    ),
 }
 
 

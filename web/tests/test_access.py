@@ -25,6 +25,8 @@ class Guarded:
     method: str = "get"
     # Which object of *tenant B* the URL takes (None: no object in the URL).
     object_of_b: str | None = None
+    # Fixed URL arguments that name no tenant's object (a driver's feature key).
+    kwargs: tuple[tuple[str, str], ...] = ()
 
 
 GUARDED = [
@@ -55,6 +57,9 @@ GUARDED = [
     Guarded("settings_alert_rule_save", Role.ADMIN, "post", object_of_b="alert_rule"),
     Guarded("settings_webhook", Role.ADMIN, "post"),
     Guarded("settings_quota", Role.ADMIN),
+    Guarded("settings_next_actions", Role.ADMIN),
+    Guarded("settings_next_action_save", Role.ADMIN, "post", kwargs=(("feature", "lead_source"),)),
+    Guarded("settings_next_action_reset", Role.ADMIN, "post", kwargs=(("feature", "lead_source"),)),
     Guarded("settings_members", Role.ADMIN),
     Guarded("settings_member_invite", Role.ADMIN, "post"),
     Guarded("settings_member_role", Role.ADMIN, "post", object_of_b="membership"),
@@ -114,7 +119,7 @@ def objects_of_b(tenant_b, deal_b, user_b) -> dict[str, object]:
 
 def url_of(entry: Guarded, objects: dict[str, object] | None = None) -> str:
     if entry.object_of_b is None:
-        return reverse(entry.name)
+        return reverse(entry.name, kwargs=dict(entry.kwargs))
     value = (objects or {}).get(entry.object_of_b, 999_999 if entry.object_of_b != "upload" else "ab" * 16)
     key = "upload_id" if entry.object_of_b == "upload" else "pk"
     return reverse(entry.name, kwargs={key: value})

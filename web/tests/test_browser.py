@@ -214,3 +214,25 @@ def test_the_briefing_renders_and_prints_to_one_or_two_a4_pages(
     pdf = page.pdf(format="A4", print_background=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 1 <= pages <= 2, f"the briefing printed to {pages} pages"
+
+
+def test_an_admin_writes_a_next_action_and_restores_the_default(
+    page: Any, live_server: Any, sign_in: Any, user_a, tenant_a
+):
+    sign_in(page, *ADA)
+    page.goto(f"{live_server.url}/settings/")
+    page.get_by_role("link", name="Next actions").first.click()
+    page.wait_for_url(f"{live_server.url}/settings/next-actions/")
+    card = page.locator("[data-testid=next-action-lead_source]")
+    card.get_by_label("Recommended step").fill("Ask the partner manager to join the next call.")
+    card.get_by_role("button", name="Save").click()
+
+    page.get_by_text("Saved the next action for lead source.").wait_for()
+    card = page.locator("[data-testid=next-action-lead_source]")
+    assert "Deals show: “Ask the partner manager to join the next call.”" in card.inner_text()
+    card.get_by_role("button", name="Use the default").click()
+
+    page.get_by_text("The next action for lead source is the default again.").wait_for()
+    text = page.locator("[data-testid=next-action-lead_source]").inner_text()
+    assert "Weak lead source: confirm the pain" in text
+    assert "yours" not in text

@@ -1,4 +1,4 @@
-"""Admin → API keys and alert rules; every member's digest preference."""
+"""Admin → API keys, alert rules and next actions; every member's digest preference."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from django.urls import reverse
 from alerts.models import AlertRule, DigestPreference
 from api.keys import key_hash
 from api.models import ApiKey
+from salesintel.audit.models import AuditEvent
+from scoring.drivers import DEFAULT_NEXT_ACTIONS
+from scoring.models import NextActionRule
+from scoring.selectors import next_action_rules
 from tenants.context import tenant_context
 
 
@@ -115,3 +119,85 @@ def test_a_webhook_url_that_is_not_http_is_refused(admin_client: Client, tenant_
     assert "Webhook:" in response.content.decode()
     with tenant_context(tenant_a):
         assert not WebhookEndpoint.objects.exists()
+
+
+LEAD_SOURCE = ("lead_source", "negative")
+
+
+def test_the_next_actions_page_lists_every_driver_with_its_default(admin_client: Client, tenant_a):
+    page = admin_client.get(reverse("settings_next_actions"))
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert [row["feature"] for row in page.context["rows"]][:2] == ["industry", "region"]
+    for row in page.context["rows"]:
+        assert row["shown"] == DEFAULT_NEXT_ACTIONS[(row["feature"], "negative")]
+    assert "Weak lead source: confirm the pain and the buyer&#x27;s own urgency." in body
+
+
+def test_an_admin_replaces_switches_off_and_restores_a_next_action(admin_client: Client, tenant_a, user_a):
+    save = reverse("settings_next_action_save", args=["lead_source"])
+
+    response = admin_client.post(save, {"action": "  Call the partner manager.  ", "enabled": "on"})
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        assert next_action_rules()[LEAD_SOURCE] == "Call the partner manager."
+        assert NextActionRule.objects.get().updated_by == user_a
+    page = admin_client.get(reverse("settings_next_actions")).content.decode()
+    assert "Deals show: “Call the partner manager.”" in page
+
+    admin_client.post(save, {"action": "Call the partner manager."})  # the switch left off
+    with tenant_context(tenant_a):
+        assert LEAD_SOURCE not in next_action_rules()
+
+    admin_client.post(reverse("settings_next_action_reset", args=["lead_source"]))
+    with tenant_context(tenant_a):
+        assert next_action_rules()[LEAD_SOURCE] == DEFAULT_NEXT_ACTIONS[LEAD_SOURCE]
+        assert not NextActionRule.objects.exists()
+        events = list(
+            AuditEvent.objects.filter(action__startswith="next_action.")
+            .order_by("id")
+            .values_list("action", "actor", "details")
+        )
+    assert [(action, actor) for action, actor, _ in events] == [
+        ("next_action.changed", user_a.pk),
+        ("next_action.changed", user_a.pk),
+        ("next_action.reset", user_a.pk),
+    ]
+    assert events[1][2]["changes"] == {"enabled": [True, False]}
+
+
+def test_an_empty_or_overlong_next_action_is_refused_and_nothing_is_saved(admin_client: Client, tenant_a):
+    save = reverse("settings_next_action_save", args=["days_in_stage"])
+
+    empty = admin_client.post(save, {"action": "   ", "enabled": "on"})
+    overlong = admin_client.post(save, {"action": "x" * 301, "enabled": "on"})
+
+    assert empty.status_code == overlong.status_code == 400
+    assert "Write the action, or switch the recommendation off." in empty.content.decode()
+    assert "Keep the action to 300 characters (this one has 301)." in overlong.content.decode()
+    assert 'aria-invalid="true"' in overlong.content.decode()
+    with tenant_context(tenant_a):
+        assert not NextActionRule.objects.exists()
+
+
+def test_a_feature_that_is_not_a_driver_is_not_found(admin_client: Client, tenant_a):
+    response = admin_client.post(reverse("settings_next_action_save", args=["password"]), {"action": "x"})
+
+    assert response.status_code == 404
+
+
+def test_one_tenants_next_action_never_reaches_another(
+    admin_client: Client, client_factory_b, tenant_a, tenant_b
+):
+    save = reverse("settings_next_action_save", args=["lead_source"])
+    admin_client.post(save, {"action": "A's own step.", "enabled": "on"})
+    client_factory_b.post(reverse("settings_next_action_save", args=["lead_source"]), {"action": ""})
+
+    with tenant_context(tenant_a):
+        assert next_action_rules()[LEAD_SOURCE] == "A's own step."
+    with tenant_context(tenant_b):
+        assert LEAD_SOURCE not in next_action_rules()
+        assert list(NextActionRule.objects.values_list("action", "enabled")) == [("", False)]
+    page_b = client_factory_b.get(reverse("settings_next_actions")).content.decode()
+    assert "A&#x27;s own step." not in page_b

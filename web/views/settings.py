@@ -1,4 +1,5 @@
-"""Admin → API keys, alert rules and the quarterly quota; and every member's own digest preference."""
+"""Admin → API keys, alert rules, next actions and the quarterly quota; and every member's own
+digest preference."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
@@ -23,6 +24,9 @@ from alerts.services import (
 )
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
+from scoring.drivers import FEATURE_NAMES
+from scoring.selectors import next_action_rule_rows
+from scoring.services import NEXT_ACTION_MAX_LENGTH, next_action_rule_delete, next_action_rule_set
 from tenants.quota import tenant_quota_set
 from web.decorators import tenant_admin_required, tenant_required
 from web.forms import ApiKeyForm
@@ -139,6 +143,58 @@ def alert_rule_save(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Saved “{spec.label}”.")
     return redirect("settings_alert_rules")
+
+
+def _next_actions_page(request: HttpRequest, *, error: tuple[str, str, str] | None = None) -> HttpResponse:
+    """``error``: (feature, the words the admin sent, the message) to show in that row."""
+    context = {
+        "tab": "actions",
+        "rows": next_action_rule_rows(),
+        "max_length": NEXT_ACTION_MAX_LENGTH,
+        "error": error,
+    }
+    return render_page(request, "web/admin/next_actions.html", context, status=400 if error else 200)
+
+
+def _driver_feature(feature: str) -> str:
+    if feature not in FEATURE_NAMES:
+        raise Http404("No such driver.")
+    return feature
+
+
+@tenant_admin_required
+def next_actions(request: HttpRequest) -> HttpResponse:
+    """The recommended next action shown on a deal for each driver that lowers its score."""
+    return _next_actions_page(request)
+
+
+@tenant_admin_required
+@require_POST
+def next_action_save(request: HttpRequest, feature: str) -> HttpResponse:
+    """Replace a driver's recommended action with the tenant's own, or switch it off."""
+    feature = _driver_feature(feature)
+    action = request.POST.get("action", "")
+    try:
+        next_action_rule_set(
+            feature=feature,
+            action=action,
+            enabled=request.POST.get("enabled") == "on",
+            user=request.user,
+        )
+    except ValidationError as problem:
+        return _next_actions_page(request, error=(feature, action, " ".join(problem.messages)))
+    messages.success(request, f"Saved the next action for {FEATURE_NAMES[feature]}.")
+    return redirect("settings_next_actions")
+
+
+@tenant_admin_required
+@require_POST
+def next_action_reset(request: HttpRequest, feature: str) -> HttpResponse:
+    """Drop the tenant's own action for a driver: the default applies again."""
+    feature = _driver_feature(feature)
+    next_action_rule_delete(feature=feature)
+    messages.success(request, f"The next action for {FEATURE_NAMES[feature]} is the default again.")
+    return redirect("settings_next_actions")
 
 
 @tenant_admin_required
