@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from insights.selectors import stage_time_p75_days, winning_cycle_days
 from scoring import selectors
 from scoring.backtest import NO_DATA, TrainingOutcome, training_run
 from scoring.drivers import BAND_CUTOFFS, FEATURE_NAMES, DriverTable, band_of, driver_table, typical_values
@@ -73,6 +74,38 @@ def training_frame(*, tenant: Tenant, closed_before: dt.date | None = None) -> p
     closed = selectors.closed_deal_frame(closed_before=closed_before)
     changes = selectors.closed_deal_stage_changes()
     return training_snapshots(closed, changes, pipeline=list(tenant.stages))
+
+
+# Won deals of this many days up to the training window's last close give a driver's "typical".
+TYPICAL_LOOKBACK_DAYS = 365
+
+
+def _label_typicals(frame: pd.DataFrame, *, last_close: pd.Timestamp | None) -> dict[str, Any]:
+    """The values a driver's label quotes as "typical" (ModelVersion.typical).
+
+    Time in each stage and the deal's age are compared with what won deals did in the year up
+    to the training data's last close: their median days in the stage (stage history) and
+    their median winning cycle, the same references as the deal page's stage timeline and the
+    alerts. Amount, stage moves, and stages or ages without won deals to go by, use the
+    medians of the training snapshots (scoring.drivers.typical_values).
+    """
+    if not len(frame):
+        return {}
+    typical = typical_values(frame)
+    if last_close is None or pd.isna(last_close):
+        return typical
+    end = pd.Timestamp(last_close).date() + dt.timedelta(days=1)
+    start = end - dt.timedelta(days=TYPICAL_LOOKBACK_DAYS)
+    won_stage_days = {
+        stage: stat.median_days
+        for (stage, values), stat in stage_time_p75_days(closed_from=start, closed_before=end).items()
+        if values == ()
+    }
+    typical["days_in_stage_by_stage"] = {**typical["days_in_stage_by_stage"], **won_stage_days}
+    cycle = winning_cycle_days(closed_from=start, closed_before=end).get(())
+    if cycle is not None and cycle.n_won:
+        typical["age_days"] = float(cycle.median_days)
+    return typical
 
 
 def _artefact_bytes(model: ServingModel | None) -> bytes | None:
@@ -129,7 +162,7 @@ def model_train(
         metrics=outcome.backtest,
         baseline_metrics=baselines,
         details=payload["details"],
-        typical=typical_values(frame) if len(frame) else {},
+        typical=_label_typicals(frame, last_close=outcome.window_end),
         promoted=outcome.promoted,
         serving=outcome.serving if outcome.serving != NO_DATA else Serving.NONE,
         reason=outcome.reason,

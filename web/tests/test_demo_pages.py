@@ -56,3 +56,31 @@ def test_the_reps_page_gives_the_team_rate_of_the_window_the_reps_are_ranked_on(
     assert f"95% interval {low:.1f}–{high:.1f}%" in body
     [flagged] = page.context["flagged"]
     assert f"<strong>{flagged['name']} converts below the team" in body
+
+
+def test_a_drivers_typical_is_what_won_deals_did_as_on_the_stage_timeline(
+    demo_client: Client, demo_tenant: Tenant
+):
+    """ "84 days in Qualified (typical 8)" quotes the median time won deals spent in the stage and
+    "Open 84 days (typical 39)" their median winning cycle: the deal page's timeline and the
+    alerts quote the same, so one page never gives two typical times for one stage."""
+    import datetime as dt
+
+    from insights.selectors import stage_time_p75_days, winning_cycle_days
+    from scoring.models import ModelVersion
+
+    with tenant_context(demo_tenant):
+        version = ModelVersion.objects.get(is_active=True)
+        end = version.window_end + dt.timedelta(days=1)
+        start = end - dt.timedelta(days=365)
+        won_stage_days = {
+            stage: stat.median_days
+            for (stage, values), stat in stage_time_p75_days(closed_from=start, closed_before=end).items()
+            if values == ()
+        }
+        cycle = winning_cycle_days(closed_from=start, closed_before=end)[()]
+
+    assert won_stage_days
+    for stage, days in won_stage_days.items():
+        assert version.typical["days_in_stage_by_stage"][stage] == days
+    assert version.typical["age_days"] == cycle.median_days
