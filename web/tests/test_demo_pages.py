@@ -84,3 +84,32 @@ def test_a_drivers_typical_is_what_won_deals_did_as_on_the_stage_timeline(
     for stage, days in won_stage_days.items():
         assert version.typical["days_in_stage_by_stage"][stage] == days
     assert version.typical["age_days"] == cycle.median_days
+
+
+def test_a_contributor_within_noise_says_so_once_and_is_not_drawn_as_a_finding(demo_client: Client):
+    page = demo_client.get(reverse("home"))
+    body = page.content.decode()
+    contributors = page.context["top_contributors"]
+    noisy = [c for c in contributors if not c["significant"]]
+
+    assert noisy and len(noisy) < len(contributors)
+    assert body.count('data-testid="contributor-noise"') == len(noisy)
+    assert "Within noise (adjusted" not in body
+    for contributor in noisy:
+        assert contributor["summary"].count("within noise") == 1
+
+
+def test_each_contributor_shows_the_points_its_sentence_gives_and_is_ranked_by(demo_client: Client):
+    import re
+
+    page = demo_client.get(reverse("home"))
+    contributors = page.context["top_contributors"]
+    shown = re.findall(r'data-testid="contributor-pts">([^<]+)<', page.content.decode())
+
+    assert any(c["adjusted_contribution"] != c["contribution"] for c in contributors)
+    sizes = [abs(c["adjusted_contribution"]) for c in contributors]
+    assert sizes == sorted(sizes, reverse=True)
+    for contributor, text in zip(contributors, shown, strict=True):
+        points = abs(contributor["adjusted_contribution"]) * 100
+        assert text.replace("−", "-") == f"{contributor['adjusted_contribution'] * 100:+.1f} pts"
+        assert f"{points:.1f} pts" in contributor["summary"]
