@@ -442,7 +442,7 @@ def cycle_breach_candidates_sql(
                  THEN 'critical' ELSE 'warning' END,
             format('%%s: open %%s days', coalesce(nullif(c.name, ''), c.crm_id), c.age_days),
             format('Open %%s days; won deals %%s typically close in %%s days (%%s of %%s won deals), '
-                   'so this deal is %%sx the typical winning cycle.',
+                   'so this deal is %%s× the typical winning cycle.',
                    c.age_days,
                    CASE WHEN c.used_fallback THEN 'across all segments' ELSE 'in ' || c.segment END,
                    round(c.typical_days::numeric, 0), %(statistic)s, c.n_won,
