@@ -161,7 +161,7 @@ class TenantUserAdmin(UserAdmin):
         return not _member_elsewhere(obj.pk, tenant_id=_tenant_id(request), viewer=request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # A tenant admin adds people by inviting them (Settings → Members), which also makes
+        # A tenant admin adds people by inviting them (Admin → Members), which also makes
         # them members; a bare user created here would belong to no tenant.
         return bool(request.user.is_superuser)
 
