@@ -31,6 +31,7 @@ BUDGETS = {
     "settings_alert_rules": 15,
     "settings_api_keys": 14,
     "settings_quota": 13,
+    "settings_next_actions": 14,
     "deal_detail": 26,
     "rep_detail": 28,
 }

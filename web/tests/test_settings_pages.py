@@ -201,3 +201,25 @@ def test_one_tenants_next_action_never_reaches_another(
         assert list(NextActionRule.objects.values_list("action", "enabled")) == [("", False)]
     page_b = client_factory_b.get(reverse("settings_next_actions")).content.decode()
     assert "A&#x27;s own step." not in page_b
+
+
+def test_the_next_actions_page_reads_the_rules_in_one_query_however_many(
+    admin_client: Client, tenant_a, user_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scoring.services import next_action_rule_set
+
+    url = reverse("settings_next_actions")
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as none:
+        admin_client.get(url)
+    with tenant_context(tenant_a):
+        for feature in ("industry", "region", "lead_source", "rep"):
+            next_action_rule_set(feature=feature, action=f"Our step for {feature}.", user=user_a)
+    with CaptureQueriesContext(connection) as four:
+        body = admin_client.get(url).content.decode()
+
+    assert len(four.captured_queries) == len(none.captured_queries)
+    assert body.count(f"Last changed by {user_a.get_username()}") == 4
