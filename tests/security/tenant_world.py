@@ -28,6 +28,7 @@ from api.services import api_key_create
 from deals.mapping import PRESETS
 from deals.models import Deal, DealStageChange, DealStatus, Rep
 from deals.services import deals_import_file, field_mapping_save
+from scoring.models import NextActionRule
 from tenants.context import tenant_context
 from tenants.models import Membership, Tenant, TenantOwned
 from tenants.rls import tenant_owned_models
@@ -192,6 +193,8 @@ def tenant_world_build(*, tenant: Tenant, user: AbstractUser, marker: str) -> Te
             )
         )
         world.add(WebhookEndpoint.objects.create(url=f"https://{marker}.example.test/hook"))
+        # A real driver, so the Next actions page and its save route meet the marked words.
+        world.add(NextActionRule.objects.create(feature="lead_source", action=f"{marker} next step"))
         for membership in Membership.objects.all():
             world.add(membership)
         for model in tenant_owned_models():

@@ -130,6 +130,9 @@ def param_value(route: Route, param: str, world_a: TenantWorld, world_b: TenantW
         return world_a.first("api.apikey").key_prefix
     if param == "upload_id":
         return A_UPLOAD_ID
+    if param == "feature" and route.name in {"settings_next_action_save", "settings_next_action_reset"}:
+        # A driver's name, not an object: the route acts on the caller's own tenant's rule for it.
+        return world_a.first("scoring.nextactionrule").feature
     if param == "token" and route.name == "alerts:unsubscribe":
         # Signed for tenant A but naming B's user: B must not reach A through it. (A genuine link
         # of A's user is a capability by design: it only switches that user's digest.)
@@ -298,6 +301,7 @@ def test_tenant_bs_pages_and_api_lists_show_b_data_but_never_as(worlds, callers)
         (member, "/alerts/"),
         (member, "/settings/api-keys/"),
         (member, "/settings/mappings/"),
+        (member, "/settings/next-actions/"),
         (member, "/deals/export.csv"),
         (key, "/api/v1/deals"),
         (key, "/api/v1/alerts"),
