@@ -113,3 +113,14 @@ def test_each_contributor_shows_the_points_its_sentence_gives_and_is_ranked_by(d
         points = abs(contributor["adjusted_contribution"]) * 100
         assert text.replace("−", "-") == f"{contributor['adjusted_contribution'] * 100:+.1f} pts"
         assert f"{points:.1f} pts" in contributor["summary"]
+
+
+def test_the_rep_page_gives_the_team_rate_with_its_interval_and_size(demo_client: Client):
+    reps = demo_client.get(reverse("reps")).context
+    [flagged] = reps["flagged"]
+    team = reps["summary"]["team"]
+
+    body = demo_client.get(reverse("rep_detail", args=[flagged["rep_id"]])).content.decode()
+
+    low, high = team["ci_low"] * 100, team["ci_high"] * 100
+    assert f"95% interval {low:.1f}–{high:.1f}% · n = {team['n']:,} closed" in body
