@@ -487,6 +487,19 @@ def stage_time_p75_days(
     return result
 
 
+# "Typical" for a stage or a cycle: what won deals did in this many days before a date.
+TYPICAL_LOOKBACK_DAYS = 365
+
+
+def typical_stage_days(*, before: dt.date) -> dict[str, float]:
+    """Median days won deals of the TYPICAL_LOOKBACK_DAYS before ``before`` spent in each stage
+    (from stage history): the "typical" time the deal page's timeline and drivers' labels
+    quote. Empty when the tenant has no stage history. One query."""
+    start = before - dt.timedelta(days=TYPICAL_LOOKBACK_DAYS)
+    times = stage_time_p75_days(closed_from=start, closed_before=before)
+    return {stage: stat.median_days for (stage, values), stat in times.items() if values == ()}
+
+
 def stage_entry_counts(*, closed_from: dt.date, closed_before: dt.date) -> dict[str, int]:
     """Moves into each stage recorded in the stage history of deals closed in the range.
 

@@ -303,11 +303,16 @@ def next_action_rules() -> dict[tuple[str, str], str]:
     actions = dict(DEFAULT_NEXT_ACTIONS)
     for rule in NextActionRule.objects.all():
         key = (rule.feature, rule.direction)
-        if rule.enabled and rule.action:
-            actions[key] = rule.action
+        if own := _rule_action(rule):
+            actions[key] = own
         else:
             actions.pop(key, None)
     return actions
+
+
+def _rule_action(rule: NextActionRule) -> str | None:
+    """What a tenant's rule makes deals show: its words when switched on, else nothing."""
+    return rule.action if rule.enabled and rule.action else None
 
 
 def next_action_rule_rows() -> list[dict[str, Any]]:
@@ -320,9 +325,7 @@ def next_action_rule_rows() -> list[dict[str, Any]]:
     for feature, name in FEATURE_NAMES.items():
         default = DEFAULT_NEXT_ACTIONS.get((feature, DriverDirection.NEGATIVE), "")
         rule = rules.get(feature)
-        # What deals show: the default without a rule of the tenant's, else the rule's words if on.
-        own_words = rule.action if rule is not None and rule.enabled else ""
-        shown = (default if rule is None else own_words) or None
+        shown = (default or None) if rule is None else _rule_action(rule)
         rows.append({"feature": feature, "name": name, "default": default, "rule": rule, "shown": shown})
     return rows
 

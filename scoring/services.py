@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from insights.selectors import stage_time_p75_days, winning_cycle_days
+from insights.selectors import TYPICAL_LOOKBACK_DAYS, typical_stage_days, winning_cycle_days
 from scoring import selectors
 from scoring.backtest import NO_DATA, TrainingOutcome, training_run
 from scoring.drivers import BAND_CUTOFFS, FEATURE_NAMES, DriverTable, band_of, driver_table, typical_values
@@ -76,10 +76,6 @@ def training_frame(*, tenant: Tenant, closed_before: dt.date | None = None) -> p
     return training_snapshots(closed, changes, pipeline=list(tenant.stages))
 
 
-# Won deals of this many days up to the training window's last close give a driver's "typical".
-TYPICAL_LOOKBACK_DAYS = 365
-
-
 def _label_typicals(frame: pd.DataFrame, *, last_close: pd.Timestamp | None) -> dict[str, Any]:
     """The values a driver's label quotes as "typical" (ModelVersion.typical).
 
@@ -95,13 +91,9 @@ def _label_typicals(frame: pd.DataFrame, *, last_close: pd.Timestamp | None) -> 
     if last_close is None or pd.isna(last_close):
         return typical
     end = pd.Timestamp(last_close).date() + dt.timedelta(days=1)
-    start = end - dt.timedelta(days=TYPICAL_LOOKBACK_DAYS)
-    won_stage_days = {
-        stage: stat.median_days
-        for (stage, values), stat in stage_time_p75_days(closed_from=start, closed_before=end).items()
-        if values == ()
-    }
+    won_stage_days = typical_stage_days(before=end)
     typical["days_in_stage_by_stage"] = {**typical["days_in_stage_by_stage"], **won_stage_days}
+    start = end - dt.timedelta(days=TYPICAL_LOOKBACK_DAYS)
     cycle = winning_cycle_days(closed_from=start, closed_before=end).get(())
     if cycle is not None and cycle.n_won:
         typical["age_days"] = float(cycle.median_days)

@@ -559,18 +559,9 @@ def win_rate_by_month(*, before: dt.date, months: int = 24, rep_id: int | None =
     return result
 
 
-TYPICAL_STAGE_LOOKBACK_DAYS = 365
-
-
 def typical_stage_days(*, today: dt.date) -> dict[str, float]:
-    """Median days won deals of the last year spent in each stage (from stage history).
-
-    Empty when the tenant has no stage history. One query (insights.selectors).
-    """
-    times = insight_selectors.stage_time_p75_days(
-        closed_from=today - dt.timedelta(days=TYPICAL_STAGE_LOOKBACK_DAYS), closed_before=today
-    )
-    return {stage: stat.median_days for (stage, values), stat in times.items() if values == ()}
+    """Median days won deals of the last year spent in each stage (insights.selectors)."""
+    return insight_selectors.typical_stage_days(before=today)
 
 
 @dataclass(frozen=True)
