@@ -199,6 +199,7 @@ def rep_section(
                 "shrunk_ci_low": clean_number(record["shrunk_ci_low"]),
                 "shrunk_ci_high": clean_number(record["shrunk_ci_high"]),
                 "flag_ci_high": clean_number(record["flag_ci_high"]),
+                "own_record": bool(record["own_record"]),
                 "median_cycle_won_days": cycle.get("median_won_days"),
                 "rank": None if pd.isna(record["rank"]) else int(record["rank"]),
                 "below_min_sample": bool(record["below_min_sample"]),

@@ -106,21 +106,29 @@ def rep_table(
 
     ``frame`` has one row per rep (n, won, amount sums, ``label``). The Beta prior is fitted
     across all reps with deals; ``shrunk_rate`` and its credible interval come from each rep's
-    posterior. Reps with at least ``min_sample`` closed deals are ranked by shrunk rate (1 =
-    best); the rest have rank None and ``below_min_sample``. A ranked rep is flagged "below"
-    only when its Wilson interval at :func:`rep_flag_confidence` (``flag_ci_high``) lies
-    wholly below the team's win rate — the evidence is the rep's own record, with the
-    multiple comparisons across reps accounted for. Returns the table sorted by rank (unranked
-    last) and the prior (None without reps).
+    posterior — except for a rep whose record conflicts with the prior (``own_record``, see
+    :func:`insights.stats.shrink_groups`), which keeps its own rate and interval. Reps with
+    at least ``min_sample`` closed deals are ranked by shrunk rate (1 = best); the rest have
+    rank None and ``below_min_sample``. A ranked rep is flagged "below" only when its Wilson
+    interval at :func:`rep_flag_confidence` (``flag_ci_high``) lies wholly below the team's
+    win rate — the evidence is the rep's own record, with the multiple comparisons across
+    reps accounted for. Returns the table sorted by rank (unranked last) and the prior the
+    others were shrunk toward (None without reps).
     """
     if frame.empty or team_n == 0:
         empty = frame.assign(
-            shrunk_rate=[], shrunk_ci_low=[], shrunk_ci_high=[], flag_ci_high=[], rank=[], flag=[]
+            shrunk_rate=[],
+            shrunk_ci_low=[],
+            shrunk_ci_high=[],
+            flag_ci_high=[],
+            own_record=[],
+            rank=[],
+            flag=[],
         )
         return empty.assign(below_min_sample=[]), None
     table = rate_columns(frame)
-    prior = stats.beta_prior_fit(won=table["won"], n=table["n"])
-    shrunk = stats.shrunk_rates(won=table["won"], n=table["n"], prior=prior)
+    shrinkage = stats.shrink_groups(won=table["won"], n=table["n"])
+    prior, shrunk = shrinkage.prior, shrinkage.rates
     team_rate = team_won / team_n
     below = table["n"].to_numpy() < min_sample
     confidence = rep_flag_confidence(int((~below).sum()))
@@ -131,6 +139,7 @@ def rep_table(
         shrunk_ci_low=shrunk.ci_low,
         shrunk_ci_high=shrunk.ci_high,
         flag_ci_high=flag_high,
+        own_record=shrinkage.conflict,
         below_min_sample=below,
         flag=["below" if flag else None for flag in flagged],
     )

@@ -391,6 +391,67 @@ def shrunk_rates(
     return ShrunkRates(rate=mean, ci_low=np.minimum(low, mean), ci_high=np.maximum(high, mean))
 
 
+# A group the prior "would not have predicted" gets no shrinkage: its own record under this
+# weak Jeffreys prior, Beta(½, ½), instead.
+OWN_RECORD_PRIOR = BetaPrior(alpha=0.5, beta=0.5)
+
+
+def prior_conflicts(
+    *, won: npt.ArrayLike, n: npt.ArrayLike, prior: BetaPrior, level: float = SIGNIFICANCE_LEVEL
+) -> npt.NDArray[np.bool_]:
+    """Groups whose own record conflicts with the prior fitted across all of them.
+
+    A group conflicts when its count of wins is in either tail of the prior predictive, the
+    beta-binomial(n, α, β), with two-sided p below ``level`` / k: Bonferroni over the k groups
+    that have deals. A Beta prior has thin tails, so one group far from many similar ones would
+    otherwise be pulled almost all the way to them, with an interval that excludes its own
+    record. Groups with n = 0 never conflict.
+    """
+    won_f, n_f = _as_float(won), _as_float(n)
+    has_deals = n_f > 0
+    k = int(has_deals.sum())
+    if k == 0:
+        return np.zeros(n_f.shape, dtype=bool)
+    predictive = scipy_stats.betabinom(n_f.astype(np.int64), prior.alpha, prior.beta)
+    lower_tail = predictive.cdf(won_f)
+    upper_tail = predictive.sf(won_f - 1)
+    p_value = np.minimum(1.0, 2 * np.minimum(lower_tail, upper_tail))
+    return has_deals & (p_value < level / k)
+
+
+@dataclass(frozen=True)
+class GroupShrinkage:
+    """Shrunk rates of groups, the prior they were shrunk toward, and the groups left unshrunk."""
+
+    rates: ShrunkRates
+    prior: BetaPrior
+    conflict: npt.NDArray[np.bool_]
+
+
+def shrink_groups(*, won: npt.ArrayLike, n: npt.ArrayLike) -> GroupShrinkage:
+    """Empirical-Bayes shrinkage that leaves a group alone when its record conflicts with the rest.
+
+    The prior is fitted across all groups; groups that conflict with it
+    (:func:`prior_conflicts`) are set aside, the prior is refitted on the others (while enough
+    remain), and the others are shrunk toward it. A conflicting group's rate and interval are
+    its own record's (:data:`OWN_RECORD_PRIOR`).
+    """
+    won_f, n_f = _as_float(won), _as_float(n)
+    prior = beta_prior_fit(won=won_f, n=n_f)
+    conflict = prior_conflicts(won=won_f, n=n_f, prior=prior)
+    agreeing = (n_f > 0) & ~conflict
+    if conflict.any() and agreeing.sum() >= MIN_GROUPS_FOR_PRIOR:
+        prior = beta_prior_fit(won=won_f[agreeing], n=n_f[agreeing])
+    shrunk = shrunk_rates(won=won_f, n=n_f, prior=prior)
+    own = shrunk_rates(won=won_f, n=n_f, prior=OWN_RECORD_PRIOR)
+    rates = ShrunkRates(
+        rate=np.where(conflict, own.rate, shrunk.rate),
+        ci_low=np.where(conflict, own.ci_low, shrunk.ci_low),
+        ci_high=np.where(conflict, own.ci_high, shrunk.ci_high),
+    )
+    return GroupShrinkage(rates=rates, prior=prior, conflict=conflict)
+
+
 def format_pts(change: float, *, signed: bool = True) -> str:
     """A rate change in percentage points, e.g. +3.1 pts."""
     points = change * 100

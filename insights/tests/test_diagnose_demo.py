@@ -78,6 +78,17 @@ def test_rep_13_is_flagged_and_nobody_else(demo_diagnosis: dict[str, Any]) -> No
     assert demo_diagnosis["reps"][-1]["rep"] == "rep_13"
 
 
+def test_the_weak_reps_shrunk_interval_agrees_with_its_flag(demo_diagnosis: dict[str, Any]) -> None:
+    """On the `make run` demo a Beta prior fitted across all 25 reps once pulled rep_13 from 28.8%
+    to 45.2% (43.6–46.8%): an interval holding the team's rate that the flag says it is below.
+    Now a rep unlike the rest keeps its own record (insights.stats.shrink_groups); either way the
+    interval shown lies below the team's rate and the others are not marked."""
+    weak = demo_diagnosis["reps"][-1]
+    assert weak["flag"] == "below"
+    assert weak["shrunk_ci_high"] < demo_diagnosis["rep_summary"]["team_rate"]
+    assert not any(rep["own_record"] for rep in demo_diagnosis["reps"][:-1])
+
+
 def test_the_verdict_names_the_flagged_rep_as_people_know_them(demo_diagnosis: dict[str, Any]) -> None:
     weakest = demo_diagnosis["reps"][-1]
     assert weakest["name"] != weakest["rep"]

@@ -160,6 +160,38 @@ def test_beta_prior_on_pure_noise_shrinks_every_group_to_the_pooled_rate() -> No
     assert np.ptp(shrunk.rate) < 0.01
 
 
+def test_pure_noise_has_no_group_unlike_the_rest() -> None:
+    rng = np.random.default_rng(7)
+    n = np.full(25, 200)
+    shrinkage = stats.shrink_groups(won=rng.binomial(n, 0.45), n=n)
+    assert not shrinkage.conflict.any()
+    assert np.ptp(shrinkage.rates.rate) < 0.01
+
+
+def test_a_group_unlike_many_alike_keeps_its_own_record() -> None:
+    """The demo's case: one weak rep (30 of 104) among 24 alike. A Beta prior fitted across all
+    of them pulled it to the team's rate with an interval that excluded its own record."""
+    n = np.array([104] + [105] * 24)
+    won = np.array([30] + [48, 49] * 12)
+    shrinkage = stats.shrink_groups(won=won, n=n)
+
+    assert shrinkage.conflict.tolist() == [True] + [False] * 24
+    weak_low, weak_high = shrinkage.rates.ci_low[0], shrinkage.rates.ci_high[0]
+    assert weak_low < 30 / 104 < weak_high
+    assert weak_high < won[1:].sum() / n[1:].sum()
+    # The prior is refitted on the alike: they shrink to their own pooled rate.
+    assert shrinkage.prior.mean == pytest.approx(won[1:].sum() / n[1:].sum(), abs=0.005)
+    assert np.ptp(shrinkage.rates.rate[1:]) < 0.01
+
+
+def test_prior_conflicts_need_the_bonferroni_level_and_deals() -> None:
+    prior = stats.BetaPrior(alpha=450.0, beta=550.0)  # 45%, between-group sd ≈ 1.6 pts
+    # 34 of 100 is p ≈ 0.042 two-sided: a conflict for one group, not among twenty.
+    assert stats.prior_conflicts(won=[34], n=[100], prior=prior).tolist() == [True]
+    assert not stats.prior_conflicts(won=[34] + [45] * 19, n=[100] * 20, prior=prior)[0]
+    assert stats.prior_conflicts(won=[0], n=[0], prior=prior).tolist() == [False]
+
+
 def test_beta_prior_recovers_a_real_spread_between_groups() -> None:
     rng = np.random.default_rng(11)
     true_rates = rng.beta(20, 30, size=400)  # mean 0.4, strength 50

@@ -58,6 +58,26 @@ def test_the_reps_page_gives_the_team_rate_of_the_window_the_reps_are_ranked_on(
     assert f"<strong>{flagged['name']} converts below the team" in body
 
 
+def test_the_reps_page_says_why_a_rep_is_flagged_in_words_its_numbers_bear_out(demo_client: Client):
+    page = demo_client.get(reverse("reps"))
+    body = page.content.decode()
+    summary = page.context["summary"]
+    [flagged] = page.context["flagged"]
+
+    # The reason quotes the flag's own interval, which lies below the team's rate.
+    assert flagged["flag_ci_high"] < summary["team_rate"]
+    reason = (
+        f"{flagged['won']} of {flagged['n']} won ({flagged['win_rate'] * 100:.1f}%). "
+        f"Allowing for the {len(page.context['ranked'])} reps compared, the rate is at most "
+        f"{flagged['flag_ci_high'] * 100:.1f}%, below the team's {summary['team_rate'] * 100:.1f}%."
+    )
+    assert reason in body
+    # The shrunk interval shown beside it agrees; a rep left unshrunk is marked so in the table.
+    assert flagged["shrunk_ci_high"] < summary["team_rate"]
+    own = [rep for rep in page.context["doc"]["reps"] if rep["own_record"]]
+    assert body.count('data-testid="own-record"') == len(own)
+
+
 def test_a_drivers_typical_is_what_won_deals_did_as_on_the_stage_timeline(
     demo_client: Client, demo_tenant: Tenant
 ):
