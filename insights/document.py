@@ -202,6 +202,8 @@ def rep_section(
                 "own_record": bool(record["own_record"]),
                 "median_cycle_won_days": cycle.get("median_won_days"),
                 "rank": None if pd.isna(record["rank"]) else int(record["rank"]),
+                "rank_low": None if pd.isna(record["rank_low"]) else int(record["rank_low"]),
+                "rank_high": None if pd.isna(record["rank_high"]) else int(record["rank_high"]),
                 "below_min_sample": bool(record["below_min_sample"]),
                 "flag": clean_text(record["flag"]),
             }

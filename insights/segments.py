@@ -108,11 +108,13 @@ def rep_table(
     across all reps with deals; ``shrunk_rate`` and its credible interval come from each rep's
     posterior — except for a rep whose record conflicts with the prior (``own_record``, see
     :func:`insights.stats.shrink_groups`), which keeps its own rate and interval. Reps with
-    at least ``min_sample`` closed deals are ranked by shrunk rate (1 = best); the rest have
-    rank None and ``below_min_sample``. A ranked rep is flagged "below" only when its Wilson
-    interval at :func:`rep_flag_confidence` (``flag_ci_high``) lies wholly below the team's
-    win rate — the evidence is the rep's own record, with the multiple comparisons across
-    reps accounted for. Returns the table sorted by rank (unranked last) and the prior the
+    at least ``min_sample`` closed deals are ranked by shrunk rate (1 = best), with the 95%
+    range of ranks their posteriors allow (``rank_low``, ``rank_high``; see
+    :func:`insights.stats.rank_intervals`); the rest have rank None and ``below_min_sample``.
+    A ranked rep is flagged "below" only when its Wilson interval at
+    :func:`rep_flag_confidence` (``flag_ci_high``) lies wholly below the team's win rate —
+    the evidence is the rep's own record, with the multiple comparisons across reps
+    accounted for. Returns the table sorted by rank (unranked last) and the prior the
     others were shrunk toward (None without reps).
     """
     if frame.empty or team_n == 0:
@@ -123,6 +125,8 @@ def rep_table(
             flag_ci_high=[],
             own_record=[],
             rank=[],
+            rank_low=[],
+            rank_high=[],
             flag=[],
         )
         return empty.assign(below_min_sample=[]), None
@@ -145,6 +149,12 @@ def rep_table(
     )
     ranked = table[~below].sort_values(["shrunk_rate", "label"], ascending=[False, True])
     table["rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(table.index)
+    position = table.index.get_indexer(ranked.index)
+    rank_low, rank_high = stats.rank_intervals(
+        alpha=shrinkage.posterior_alpha[position], beta=shrinkage.posterior_beta[position]
+    )
+    table["rank_low"] = pd.Series(rank_low, index=ranked.index).reindex(table.index)
+    table["rank_high"] = pd.Series(rank_high, index=ranked.index).reindex(table.index)
     order = pd.concat([ranked, table[below].sort_values("label")]).index
     return table.loc[order].reset_index(drop=True), prior
 

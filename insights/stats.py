@@ -426,6 +426,9 @@ class GroupShrinkage:
     rates: ShrunkRates
     prior: BetaPrior
     conflict: npt.NDArray[np.bool_]
+    # Each group's Beta posterior, whose mean and interval ``rates`` holds.
+    posterior_alpha: FloatArray
+    posterior_beta: FloatArray
 
 
 def shrink_groups(*, won: npt.ArrayLike, n: npt.ArrayLike) -> GroupShrinkage:
@@ -449,7 +452,43 @@ def shrink_groups(*, won: npt.ArrayLike, n: npt.ArrayLike) -> GroupShrinkage:
         ci_low=np.where(conflict, own.ci_low, shrunk.ci_low),
         ci_high=np.where(conflict, own.ci_high, shrunk.ci_high),
     )
-    return GroupShrinkage(rates=rates, prior=prior, conflict=conflict)
+    alpha = np.where(conflict, OWN_RECORD_PRIOR.alpha, prior.alpha)
+    beta = np.where(conflict, OWN_RECORD_PRIOR.beta, prior.beta)
+    return GroupShrinkage(
+        rates=rates,
+        prior=prior,
+        conflict=conflict,
+        posterior_alpha=alpha + won_f,
+        posterior_beta=beta + n_f - won_f,
+    )
+
+
+# Posterior draws behind rank intervals; seeded, so a page shows the same ranges on every load.
+RANK_DRAWS = 4000
+RANK_SEED = 20261207
+
+
+def rank_intervals(
+    *, alpha: npt.ArrayLike, beta: npt.ArrayLike, confidence: float = CONFIDENCE
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The ranks (1 = highest rate) each group could hold, given its Beta(α, β) posterior.
+
+    Draws every group's rate RANK_DRAWS times, ranks the groups within each draw and returns
+    the equal-tailed ``confidence`` interval of each group's rank: (low, high). Groups that
+    the data cannot tell apart get wide, overlapping ranges, so a rank is never read as more
+    than the data support.
+    """
+    alpha_f, beta_f = _as_float(alpha), _as_float(beta)
+    if alpha_f.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    rng = np.random.default_rng(RANK_SEED)
+    draws = rng.beta(alpha_f, beta_f, size=(RANK_DRAWS, alpha_f.size))
+    ranks = (-draws).argsort(axis=1).argsort(axis=1) + 1
+    tail = (1 - confidence) / 2
+    low = np.floor(np.quantile(ranks, tail, axis=0)).astype(np.int64)
+    high = np.ceil(np.quantile(ranks, 1 - tail, axis=0)).astype(np.int64)
+    return low, high
 
 
 def format_pts(change: float, *, signed: bool = True) -> str:

@@ -89,6 +89,17 @@ def test_the_weak_reps_shrunk_interval_agrees_with_its_flag(demo_diagnosis: dict
     assert not any(rep["own_record"] for rep in demo_diagnosis["reps"][:-1])
 
 
+def test_rank_ranges_set_the_weak_rep_apart_and_do_not_order_the_rest(
+    demo_diagnosis: dict[str, Any],
+) -> None:
+    """The demo plants one weak rep; the others are drawn alike, so their ranks are noise."""
+    *others, weak = demo_diagnosis["reps"]
+    assert weak["rank_high"] == len(demo_diagnosis["reps"])
+    assert weak["rank_low"] > max(rep["rank_low"] for rep in others)
+    assert all(rep["rank_low"] <= rep["rank"] <= rep["rank_high"] for rep in others)
+    assert all(rep["rank_high"] - rep["rank_low"] >= len(others) // 2 for rep in others)
+
+
 def test_the_verdict_names_the_flagged_rep_as_people_know_them(demo_diagnosis: dict[str, Any]) -> None:
     weakest = demo_diagnosis["reps"][-1]
     assert weakest["name"] != weakest["rep"]

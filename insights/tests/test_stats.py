@@ -192,6 +192,19 @@ def test_prior_conflicts_need_the_bonferroni_level_and_deals() -> None:
     assert stats.prior_conflicts(won=[0], n=[0], prior=prior).tolist() == [False]
 
 
+def test_rank_ranges_are_wide_for_groups_alike_and_narrow_for_groups_apart() -> None:
+    # Ten alike (posteriors of 46 of 100 each) and one far below.
+    alpha = np.array([46.0] * 10 + [20.0])
+    beta = np.array([54.0] * 10 + [80.0])
+    low, high = stats.rank_intervals(alpha=alpha, beta=beta)
+    assert (low[:10] <= 2).all() and (high[:10] >= 9).all()
+    assert (low[10], high[10]) == (11, 11)
+    # Seeded: the same ranges on every call.
+    again = stats.rank_intervals(alpha=alpha, beta=beta)
+    assert (again[0] == low).all() and (again[1] == high).all()
+    assert stats.rank_intervals(alpha=[], beta=[])[0].size == 0
+
+
 def test_beta_prior_recovers_a_real_spread_between_groups() -> None:
     rng = np.random.default_rng(11)
     true_rates = rng.beta(20, 30, size=400)  # mean 0.4, strength 50

@@ -76,6 +76,11 @@ def test_the_reps_page_says_why_a_rep_is_flagged_in_words_its_numbers_bear_out(d
     assert flagged["shrunk_ci_high"] < summary["team_rate"]
     own = [rep for rep in page.context["doc"]["reps"] if rep["own_record"]]
     assert body.count('data-testid="own-record"') == len(own)
+    # Each ranked rep's range of ranks is shown beside its rank.
+    ranked = page.context["ranked"]
+    assert body.count('data-testid="rank-range"') == len(ranked)
+    best = ranked[0]
+    assert f'data-testid="rank-range">{best["rank_low"]}–{best["rank_high"]}</td>' in body
 
 
 def test_a_drivers_typical_is_what_won_deals_did_as_on_the_stage_timeline(
