@@ -39,6 +39,10 @@ def test_the_briefing_shows_the_forecast_interval_focus_list_and_risk_deals(demo
     assert 'data-testid="risk-deals"' in body
     for line in doc["summary"][:2]:
         assert line in body
+    # The briefing counts deals as they stood when its day began (the risk board: as they are
+    # now), and says so beside its summary.
+    assert f"In brief · as of the start of {doc['as_of']}" in body
+    assert f"when {doc['as_of']} began: a deal created or closed that day counts from the next" in body
 
 
 def test_changing_the_quota_swaps_only_the_briefing(demo_viewer: Client):
