@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Coalesce
 
 from alerts.models import (
     Alert,
@@ -35,12 +36,15 @@ def alert_list(
     deal_id: int | None = None,
     raised_since: dt.date | None = None,
     search: str = "",
+    by_deal: bool = False,
 ) -> QuerySet[Alert]:
     """Alerts of the active tenant, newest first, filtered by state, rule kind, severity, deal.
 
     ``states=None`` means the inbox default: open and acknowledged (snoozed alerts are hidden
     until their snooze ends; resolved ones are history). ``search`` matches the title or the
-    deal's CRM id. The deal and the acting user are fetched in the same query.
+    deal's CRM id. ``by_deal`` keeps each deal's alerts together (the deal with the newest
+    alert first, then its alerts newest first); alerts without a deal stand alone. The deal and
+    the acting user are fetched in the same query.
     """
     alerts = Alert.objects.select_related("deal", "acted_by")
     alerts = alerts.filter(state__in=list(states) if states else [AlertState.OPEN, AlertState.ACKNOWLEDGED])
@@ -54,6 +58,12 @@ def alert_list(
         alerts = alerts.filter(raised_on__gte=raised_since)
     if search:
         alerts = alerts.filter(Q(title__icontains=search) | Q(deal__crm_id__iexact=search))
+    if by_deal:
+        group = Coalesce(F("deal_id"), -F("id"))
+        alerts = alerts.annotate(
+            group_key=group, group_newest=Window(Max("created_at"), partition_by=[group])
+        )
+        return alerts.order_by("-group_newest", "group_key", "-created_at", "-id")
     return alerts.order_by("-created_at", "-id")
 
 
@@ -67,9 +77,11 @@ def alert_events(*, alert: Alert) -> QuerySet[AlertEvent]:
 
 
 def alert_counts() -> dict[str, int]:
-    """Active alerts by state and by severity, for badges: {"open": 3, "critical": 1, …}."""
+    """Active alerts by state and by severity, for badges: {"open": 3, "critical": 1, …};
+    ``open_deals``: how many deals the open alerts are about."""
     aggregates = Alert.objects.filter(state__in=ACTIVE_STATES).aggregate(
         open=Count("id", filter=Q(state=AlertState.OPEN)),
+        open_deals=Count("deal_id", filter=Q(state=AlertState.OPEN), distinct=True),
         acknowledged=Count("id", filter=Q(state=AlertState.ACKNOWLEDGED)),
         snoozed=Count("id", filter=Q(state=AlertState.SNOOZED)),
         critical=Count("id", filter=Q(severity=Severity.CRITICAL) & ~Q(state=AlertState.SNOOZED)),

@@ -59,3 +59,30 @@ def test_counts_for_badges(inbox):
 def test_another_tenants_alert_is_not_found(inbox, tenant_b):
     with tenant_context(tenant_b), pytest.raises(Alert.DoesNotExist):
         alert_get(alert_id=inbox[0].pk)
+
+
+def test_the_inbox_can_keep_each_deals_alerts_together(won_history):
+    """A stalled deal also runs past its cycle: two alerts. Listed by deal, they sit together,
+    the deal with the newest alert first; counts say how many deals the open alerts are about."""
+    first, second = (
+        deal_create(
+            created=AS_OF - dt.timedelta(days=90),
+            stage="Proposal",
+            stage_entered=AS_OF - dt.timedelta(days=60),
+        )
+        for _ in range(2)
+    )
+    alert_checks_run(as_of=AS_OF)
+    a_old, a_new = Alert.objects.filter(deal=first).order_by("kind")
+    [b] = Alert.objects.filter(deal=second, kind=a_old.kind)
+    start = timezone.now()
+    for minutes, alert in enumerate([a_old, b, a_new]):
+        Alert.objects.filter(pk=alert.pk).update(created_at=start + dt.timedelta(minutes=minutes))
+    shown = {first.pk, second.pk}
+
+    newest_first = [alert.pk for alert in alert_list() if alert.deal_id in shown]
+    by_deal = [alert.pk for alert in alert_list(by_deal=True) if alert.deal_id in shown]
+
+    assert newest_first[:3] == [a_new.pk, b.pk, a_old.pk]
+    assert by_deal[:3] == [a_new.pk, a_old.pk, b.pk]
+    assert alert_counts()["open_deals"] == 2

@@ -22,6 +22,23 @@ def test_the_inbox_lists_the_tenants_open_alerts(viewer_client: Client, alerts_a
     assert b"Acme platform expansion stalled in Proposal" in response.content
 
 
+def test_a_deals_alerts_are_listed_together_under_its_first(viewer_client: Client, alerts_a, tenant_a):
+    from web.tests.conftest import raise_alert
+
+    stalled = alerts_a[0]
+    with tenant_context(tenant_a):
+        breach = raise_alert(stalled.deal, title="Acme platform expansion: open 96 days", kind="cycle_breach")
+    response = viewer_client.get(reverse("alerts"))
+
+    listed = [alert.pk for alert in response.context["alerts"]]
+    assert listed[:2] == [breach.pk, stalled.pk]
+    body = response.content.decode()
+    assert body.count(" same-deal") == 1
+    assert f'id="alert-{stalled.pk}" class="alert-row state-open same-deal"' in body
+    assert response.context["counts"]["open"] == 5
+    assert "on 4 deals; a deal's alerts are listed together" in body
+
+
 def test_viewers_see_no_action_buttons(viewer_client: Client, alerts_a):
     response = viewer_client.get(reverse("alerts"))
     assert response.context["can_act"] is False

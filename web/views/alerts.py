@@ -38,6 +38,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         kinds=[filters["kind"]] if filters["kind"] in RuleKind.values else None,
         severities=[filters["severity"]] if filters["severity"] in Severity.values else None,
         search=filters["q"],
+        by_deal=True,
     )
     page = max(filters["page"], 1)
     offset = (page - 1) * PAGE_SIZE
