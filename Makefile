@@ -27,8 +27,10 @@ export SITE_URL ?= http://$(HOST):$(PORT)
 
 run: migrate
 	$(PY) manage.py seed_demo --password "$${DEMO_PASSWORD:-demo-password-123}"
-	@# Train, score, check and aggregate now, so every screen has something true to show.
+	@# Replay half a year of scores (for the score audit), then train, score, check and
+	@# aggregate now, so every screen has something true to show.
 	@for t in $(DEMO_TENANTS); do \
+	  $(PY) manage.py replay_scores --tenant $$t && \
 	  $(PY) manage.py train_models --tenant $$t && \
 	  $(PY) manage.py score_deals --tenant $$t && \
 	  $(PY) manage.py run_checks --tenant $$t && \

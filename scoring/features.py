@@ -152,6 +152,35 @@ def training_snapshots(
     return features
 
 
+def open_on(
+    deals: pd.DataFrame, changes: pd.DataFrame, *, day: pd.Timestamp, pipeline: Sequence[str]
+) -> pd.DataFrame:
+    """Feature rows of the deals open on ``day``, as they looked that day.
+
+    A deal was open on ``day`` when it was created before it and closed (if at all) after it. Its
+    stage, stage-entered date and move count are replayed from its recorded stage moves (as in
+    :func:`training_snapshots`); a deal without recorded moves is left out, because its stage
+    that day is unknown. Returns the features with ``deal_id``, in ``deals``' order.
+    """
+    deals = _with_dates(deals.reset_index(drop=True), ("created_date", "closed_date", "stage_entered_date"))
+    changes = _with_dates(changes, ("changed_on",))
+    day = pd.Timestamp(day).as_unit("ns")
+    open_then = (
+        (deals["created_date"] < day)
+        & (deals["closed_date"].isna() | (deals["closed_date"] > day))
+        & deals["deal_id"].isin(changes["deal_id"])
+    )
+    deals = deals.loc[open_then].reset_index(drop=True)
+    if deals.empty:
+        return features_as_of(deals, as_of=day, pipeline=pipeline).assign(deal_id=pd.Series(dtype="int64"))
+    replay = deals[["deal_id", "created_date"]].assign(snapshot_date=day)
+    stage, entered, moves = _replay_stage(replay, changes, pipeline=pipeline)
+    deals = deals.assign(stage=stage, stage_entered_date=entered, stage_moves=moves)
+    features = features_as_of(deals, as_of=day, pipeline=pipeline)
+    features["deal_id"] = deals["deal_id"].to_numpy()
+    return features
+
+
 def _replay_stage(
     replay: pd.DataFrame, changes: pd.DataFrame, *, pipeline: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

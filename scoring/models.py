@@ -86,6 +86,11 @@ class ModelVersion(TenantOwned):
         return Serving(self.serving).label
 
     @property
+    def is_replay(self) -> bool:
+        """Trained and scored after the fact by scoring.services.scores_replay (never served)."""
+        return bool((self.details or {}).get("replay"))
+
+    @property
     def version_label(self) -> str:
         return f"v{self.pk} · {self.serving_label} · trained {self.trained_at:%Y-%m-%d}"
 

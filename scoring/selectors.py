@@ -171,12 +171,28 @@ def closed_deal_frame(*, closed_before: dt.date | None = None) -> pd.DataFrame:
     return frame
 
 
-def closed_deal_stage_changes() -> pd.DataFrame:
-    """Recorded stage moves of closed deals: deal_id, from_stage, to_stage, changed_on."""
+def open_between_deal_frame(*, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Deals open at some time in [start, end): created before ``end``, not closed before
+    ``start``; a deal frame (scoring.features), whatever their status now."""
+    condition = "d.created_date < %(end)s AND (d.closed_date IS NULL OR d.closed_date >= %(start)s)"
+    return _with_rep_names(
+        _read_frame(
+            _deal_sql(status_condition=condition, with_ids=False),
+            {"tenant": require_tenant_id(), "start": start, "end": end},
+            dtypes=_DEAL_COLUMNS,
+            dates=_DEAL_DATES,
+        )
+    )
+
+
+def closed_deal_stage_changes(*, closed_only: bool = True) -> pd.DataFrame:
+    """Recorded stage moves of closed deals (of every deal when not ``closed_only``): deal_id,
+    from_stage, to_stage, changed_on."""
+    status = "AND d.status IN ('won', 'lost')" if closed_only else ""
     sql = f"""
         SELECT c.deal_id, c.from_stage, c.to_stage, c.changed_on
         FROM {_CHANGE} c JOIN {_DEAL} d ON d.id = c.deal_id AND d.tenant_id = c.tenant_id
-        WHERE c.tenant_id = %(tenant)s AND d.status IN ('won', 'lost')
+        WHERE c.tenant_id = %(tenant)s {status}
         ORDER BY c.deal_id, c.changed_on, c.id
     """
     return _read_frame(
@@ -489,8 +505,8 @@ def score_audit(*, since: dt.date) -> list[dict[str, Any]]:
 
     Each closed deal contributes, for every version that scored it while it was open, the last
     score that version gave it before it closed. Returns one dict per version (newest first):
-    version_id, serving, serving_label, trained_at, n, n_won, roc_auc, brier, log_loss,
-    reliability (10 bins) and mean_probability vs win_rate.
+    version_id, serving, serving_label, trained_at, replayed (scoring.services.scores_replay), n,
+    n_won, roc_auc, brier, log_loss, reliability (10 bins) and mean_probability vs win_rate.
     """
     sql = f"""
         SELECT DISTINCT ON (s.model_version_id, s.deal_id)
@@ -525,6 +541,7 @@ def score_audit(*, since: dt.date) -> list[dict[str, Any]]:
                 "serving": version.serving,
                 "serving_label": version.serving_label,
                 "trained_at": version.trained_at.isoformat(),
+                "replayed": version.is_replay,
                 **metrics,
                 "mean_probability": round(float(np.mean(probability)), 4),
                 "win_rate": round(float(np.mean(won)), 4),

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import logging
 import time
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +28,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from insights.periods import tenant_today
 from insights.selectors import TYPICAL_LOOKBACK_DAYS, typical_stage_days, winning_cycle_days
 from scoring import selectors
 from scoring.backtest import NO_DATA, TrainingOutcome, training_run
 from scoring.drivers import BAND_CUTOFFS, FEATURE_NAMES, DriverTable, band_of, driver_table, typical_values
-from scoring.features import features_as_of, training_snapshots
+from scoring.features import features_as_of, open_on, training_snapshots
 from scoring.model import ServingModel, WinModel
 from scoring.models import (
     CurrentScore,
@@ -61,12 +63,6 @@ _SCORE_LOCK = 74_100_401
 
 def _tenant() -> Tenant:
     return Tenant.objects.get(pk=require_tenant_id())
-
-
-def _tenant_today(tenant: Tenant) -> dt.date:
-    import zoneinfo
-
-    return dt.datetime.now(zoneinfo.ZoneInfo(tenant.timezone)).date()
 
 
 def training_frame(*, tenant: Tenant, closed_before: dt.date | None = None) -> pd.DataFrame:
@@ -136,30 +132,8 @@ def model_train(
     """
     tenant = _tenant()
     frame = training_frame(tenant=tenant)
-    outcome = training_run(
-        frame=frame,
-        min_won=settings.SCORING_MIN_WON if min_won is None else min_won,
-        min_lost=settings.SCORING_MIN_LOST if min_lost is None else min_lost,
-    )
-    payload = _outcome_payload(outcome)
-    baselines = dict(outcome.baselines)
-    version = ModelVersion(
-        trained_at=timezone.now(),
-        window_start=outcome.window_start.date() if outcome.window_start is not None else None,
-        window_end=outcome.window_end.date() if outcome.window_end is not None else None,
-        n_won=outcome.n_won,
-        n_lost=outcome.n_lost,
-        features=payload["features"],
-        coefficients=payload["coefficients"],
-        metrics=outcome.backtest,
-        baseline_metrics=baselines,
-        details=payload["details"],
-        typical=_label_typicals(frame, last_close=outcome.window_end),
-        promoted=outcome.promoted,
-        serving=outcome.serving if outcome.serving != NO_DATA else Serving.NONE,
-        reason=outcome.reason,
-        artefact=_artefact_bytes(outcome.served_model),
-    )
+    outcome = _training_outcome(frame, min_won=min_won, min_lost=min_lost)
+    version = _version_of(outcome, frame, trained_at=timezone.now())
     ModelVersion.objects.filter(is_active=True).update(is_active=False)
     version.is_active = True
     version.save()
@@ -174,6 +148,161 @@ def model_train(
     if rescore:
         deal_scores_refresh(trigger="promotion")
     return version
+
+
+def _training_outcome(frame: pd.DataFrame, *, min_won: int | None, min_lost: int | None) -> TrainingOutcome:
+    return training_run(
+        frame=frame,
+        min_won=settings.SCORING_MIN_WON if min_won is None else min_won,
+        min_lost=settings.SCORING_MIN_LOST if min_lost is None else min_lost,
+    )
+
+
+def _version_of(outcome: TrainingOutcome, frame: pd.DataFrame, *, trained_at: dt.datetime) -> ModelVersion:
+    """An unsaved, inactive ModelVersion recording ``outcome`` (trained on ``frame``)."""
+    payload = _outcome_payload(outcome)
+    return ModelVersion(
+        trained_at=trained_at,
+        window_start=outcome.window_start.date() if outcome.window_start is not None else None,
+        window_end=outcome.window_end.date() if outcome.window_end is not None else None,
+        n_won=outcome.n_won,
+        n_lost=outcome.n_lost,
+        features=payload["features"],
+        coefficients=payload["coefficients"],
+        metrics=outcome.backtest,
+        baseline_metrics=dict(outcome.baselines),
+        details=payload["details"],
+        typical=_label_typicals(frame, last_close=outcome.window_end),
+        promoted=outcome.promoted,
+        serving=outcome.serving if outcome.serving != NO_DATA else Serving.NONE,
+        reason=outcome.reason,
+        artefact=_artefact_bytes(outcome.served_model),
+    )
+
+
+REPLAY_TRIGGER = "replay"
+# The demo replays half a year of weekly scores (manage.py replay_scores, web.screenshots).
+REPLAY_DAYS = 180
+REPLAY_EVERY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ScoreReplay:
+    """What :func:`scores_replay` stored: the version, the days it scored, the scores written."""
+
+    version: ModelVersion
+    days: list[dt.date]
+    written: int
+
+
+def scores_replay(
+    *,
+    trained_before: dt.date,
+    until: dt.date,
+    every_days: int = REPLAY_EVERY_DAYS,
+    min_won: int | None = None,
+    min_lost: int | None = None,
+) -> ScoreReplay:
+    """Replay the scores a model trained on ``trained_before`` would have given since.
+
+    Trains and backtests a version on the deals closed before ``trained_before`` only (stored
+    inactive, ``trained_at`` that day, ``details["replay"]`` saying it was replayed and when).
+    Then, every ``every_days`` days from ``trained_before`` up to ``until`` (exclusive), it
+    scores the deals open that day as they looked that day (:func:`scoring.features.open_on`:
+    stage replayed from the recorded moves, age and time in stage counted to that day) and
+    appends the scores to the history with trigger "replay" and ``scored_at`` that day at
+    noon in the tenant's time zone. Current scores, alerts and the serving version are not
+    touched. Nothing the version saw closed on or after ``trained_before``, so the score audit
+    of the deals that closed later is an honest out-of-time test. The demo uses it so that
+    "Were the scores right?" has deals to show; for a live tenant the audit is of its real scores.
+    """
+    if every_days < 1:
+        raise ValueError("every_days must be at least 1.")
+    if until <= trained_before:
+        raise ValueError("until must be after trained_before.")
+    with transaction.atomic():
+        return _scores_replay(
+            trained_before=trained_before,
+            until=until,
+            every_days=every_days,
+            min_won=min_won,
+            min_lost=min_lost,
+        )
+
+
+def _scores_replay(
+    *, trained_before: dt.date, until: dt.date, every_days: int, min_won: int | None, min_lost: int | None
+) -> ScoreReplay:
+    tenant = _tenant()
+    frame = training_frame(tenant=tenant, closed_before=trained_before)
+    outcome = _training_outcome(frame, min_won=min_won, min_lost=min_lost)
+    zone = zoneinfo.ZoneInfo(tenant.timezone)
+    version = _version_of(
+        outcome, frame, trained_at=dt.datetime.combine(trained_before, dt.time(), tzinfo=zone)
+    )
+    version.details = {
+        **version.details,
+        "replay": {
+            "replayed_at": timezone.now().isoformat(),
+            "until": until.isoformat(),
+            "every_days": every_days,
+        },
+    }
+    version.save()
+    days = [
+        trained_before + dt.timedelta(days=offset)
+        for offset in range(0, (until - trained_before).days, every_days)
+    ]
+    model = outcome.served_model
+    if model is None:
+        return ScoreReplay(version=version, days=[], written=0)
+    deals = selectors.open_between_deal_frame(start=trained_before, end=until)
+    changes = selectors.closed_deal_stage_changes(closed_only=False)
+    pipeline = list(tenant.stages)
+    written = 0
+    with connection.cursor() as cursor:
+        for day in days:
+            features = open_on(deals, changes, day=pd.Timestamp(day), pipeline=pipeline)
+            if features.empty:
+                continue
+            decomposition = model.decompose(features.drop(columns="deal_id"))
+            probability = decomposition.probability()
+            drivers = driver_table(
+                groups=decomposition.groups,
+                contributions=decomposition.contributions,
+                features=features,
+                typical=version.typical,
+            )
+            driver_ids = _driver_id_matrix(cursor, tenant_id=tenant.pk, drivers=drivers)
+            scored_at = dt.datetime.combine(day, dt.time(12), tzinfo=zone)
+            DealScore.objects.bulk_create(
+                [
+                    DealScore(
+                        tenant_id=tenant.pk,
+                        deal_id=int(deal_id),
+                        model_version=version,
+                        probability=float(p),
+                        band=str(band),
+                        driver_ids=[int(entry) for entry in entries if entry >= 0],
+                        trigger=REPLAY_TRIGGER,
+                        scored_at=scored_at,
+                    )
+                    for deal_id, p, band, entries in zip(
+                        features["deal_id"], probability, band_of(probability), driver_ids, strict=True
+                    )
+                ],
+                batch_size=2_000,
+            )
+            written += len(features)
+    logger.info(
+        "tenant %s: replayed version %s (%s) over %d days, %d scores",
+        tenant.slug,
+        version.pk,
+        version.serving,
+        len(days),
+        written,
+    )
+    return ScoreReplay(version=version, days=days, written=written)
 
 
 def model_train_and_promote(*, tenant: Tenant) -> dict[str, Any]:
@@ -295,7 +424,7 @@ def deal_scores_refresh(
                 frame=deals[["deal_id", "crm_id"]].assign(probability=np.nan, band=""),
                 drivers=None,
             )
-        today = as_of or _tenant_today(tenant)
+        today = as_of or tenant_today(timezone=tenant.timezone)
         features = features_as_of(deals, as_of=pd.Timestamp(today), pipeline=list(tenant.stages))
         decomposition = model.decompose(features)
         probability = decomposition.probability()

@@ -57,14 +57,15 @@ def _seed() -> dict[str, Any]:
     from deals.models import Deal, DealStatus
     from insights.periods import add_months, month_start
     from insights.services import segment_metrics_refresh
-    from scoring.services import model_train
+    from scoring.services import REPLAY_DAYS, model_train, scores_replay
     from tenants.context import tenant_context
 
     result = demo_setup(password=DEMO_PASSWORD)
     demo = result.demo.tenant
     with tenant_context(demo):
-        model_train()
         today = dt.date.today()
+        scores_replay(trained_before=today - dt.timedelta(days=REPLAY_DAYS), until=today)
+        model_train()
         for offset in range(1, 25):
             segment_metrics_refresh(month=add_months(month_start(today), -offset))
         alert_checks_run(as_of=today)

@@ -149,3 +149,23 @@ def test_the_rep_page_gives_the_team_rate_with_its_interval_and_size(demo_client
 
     low, high = team["ci_low"] * 100, team["ci_high"] * 100
     assert f"95% interval {low:.1f}–{high:.1f}% · n = {team['n']:,} closed" in body
+
+
+def test_the_model_page_audits_replayed_scores_and_marks_them_replayed(
+    demo_client: Client, demo_tenant: Tenant
+):
+    import datetime as dt
+
+    from salesintel.testing.data import DEMO_ANCHOR
+    from scoring.services import scores_replay
+
+    with tenant_context(demo_tenant):
+        replay = scores_replay(
+            trained_before=DEMO_ANCHOR - dt.timedelta(days=120), until=DEMO_ANCHOR, every_days=30
+        )
+    response = demo_client.get(reverse("model"))
+
+    [entry] = [item for item in response.context["audit"] if item["version_id"] == replay.version.pk]
+    assert entry["n"] > 0 and entry["replayed"]
+    # Marked in the audit table and in the training runs.
+    assert response.content.decode().count('data-testid="replayed"') == 2
