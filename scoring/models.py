@@ -134,6 +134,10 @@ class DriverEntry(TenantOwned):
         return {"feature": self.feature, "label": self.label, "value": self.value}
 
 
+# DealScore.trigger of scores replayed after the fact (scoring.services.scores_replay).
+REPLAY_TRIGGER = "replay"
+
+
 class DealScore(TenantOwned):
     """One score a deal held, from one model version (history, append-only).
 

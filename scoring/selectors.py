@@ -23,6 +23,7 @@ import pandas as pd
 from django.db import connection
 
 from deals.models import Deal, DealStageChange, Rep
+from insights.stats import wilson_interval
 from scoring.backtest import classification_metrics
 from scoring.drivers import DEFAULT_NEXT_ACTIONS, FEATURE_NAMES, driver_text
 from scoring.model import ServingModel
@@ -506,7 +507,8 @@ def score_audit(*, since: dt.date) -> list[dict[str, Any]]:
     Each closed deal contributes, for every version that scored it while it was open, the last
     score that version gave it before it closed. Returns one dict per version (newest first):
     version_id, serving, serving_label, trained_at, replayed (scoring.services.scores_replay), n,
-    n_won, roc_auc, brier, log_loss, reliability (10 bins) and mean_probability vs win_rate.
+    n_won, roc_auc, brier, log_loss, reliability (10 bins) and mean_probability vs win_rate (with
+    its 95% Wilson interval, win_rate_ci_low and win_rate_ci_high).
     """
     sql = f"""
         SELECT DISTINCT ON (s.model_version_id, s.deal_id)
@@ -535,6 +537,7 @@ def score_audit(*, since: dt.date) -> list[dict[str, Any]]:
         won = group["won"].to_numpy(dtype=int)
         probability = group["probability"].to_numpy(dtype=float)
         metrics = classification_metrics(won=won, probability=probability)
+        low, high = wilson_interval(int(won.sum()), len(won))
         audit.append(
             {
                 "version_id": version.pk,
@@ -545,6 +548,8 @@ def score_audit(*, since: dt.date) -> list[dict[str, Any]]:
                 **metrics,
                 "mean_probability": round(float(np.mean(probability)), 4),
                 "win_rate": round(float(np.mean(won)), 4),
+                "win_rate_ci_low": round(float(low), 4),
+                "win_rate_ci_high": round(float(high), 4),
             }
         )
     audit.sort(key=lambda entry: entry["trained_at"], reverse=True)

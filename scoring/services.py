@@ -36,6 +36,7 @@ from scoring.drivers import BAND_CUTOFFS, FEATURE_NAMES, DriverTable, band_of, d
 from scoring.features import features_as_of, open_on, training_snapshots
 from scoring.model import ServingModel, WinModel
 from scoring.models import (
+    REPLAY_TRIGGER,
     CurrentScore,
     DealScore,
     DriverDirection,
@@ -180,7 +181,6 @@ def _version_of(outcome: TrainingOutcome, frame: pd.DataFrame, *, trained_at: dt
     )
 
 
-REPLAY_TRIGGER = "replay"
 # The demo replays half a year of weekly scores (manage.py replay_scores, web.screenshots).
 REPLAY_DAYS = 180
 REPLAY_EVERY_DAYS = 7

@@ -17,9 +17,9 @@ from deals.models import Deal, DealStageChange
 from salesintel.testing.data import DEMO_ANCHOR
 from scoring import selectors
 from scoring.features import open_on
-from scoring.models import CurrentScore, DealScore, ModelVersion
+from scoring.models import REPLAY_TRIGGER, CurrentScore, DealScore, ModelVersion
 from scoring.selectors import score_audit
-from scoring.services import REPLAY_TRIGGER, model_train, scores_replay
+from scoring.services import model_train, scores_replay
 from tenants.context import tenant_context
 from tenants.models import Tenant
 

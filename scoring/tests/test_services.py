@@ -289,6 +289,9 @@ def test_the_audit_compares_scores_held_while_open_with_outcomes(trained_tenant:
     assert entry["serving"] == "model" and entry["roc_auc"] is not None
     assert len(entry["reliability"]) == 10
     assert entry["win_rate"] == 0.5
+    # Wilson's 95% interval for 20 of 40.
+    assert (entry["win_rate_ci_low"], entry["win_rate_ci_high"]) == pytest.approx((0.352, 0.648), abs=0.001)
+    assert entry["replayed"] is False
 
 
 def test_the_audit_ignores_deals_closed_before_the_date(trained_tenant: Tenant) -> None:

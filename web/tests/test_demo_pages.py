@@ -167,5 +167,21 @@ def test_the_model_page_audits_replayed_scores_and_marks_them_replayed(
 
     [entry] = [item for item in response.context["audit"] if item["version_id"] == replay.version.pk]
     assert entry["n"] > 0 and entry["replayed"]
-    # Marked in the audit table and in the training runs.
-    assert response.content.decode().count('data-testid="replayed"') == 2
+    # Marked in the audit table and in the training runs; the win rate with its interval.
+    body = response.content.decode()
+    assert body.count('data-testid="replayed"') == 2
+    low, high = entry["win_rate_ci_low"] * 100, entry["win_rate_ci_high"] * 100
+    assert f"({low:.1f}%–{high:.1f}%)" in body
+
+    # An open deal's page says which of its points were replayed.
+    with tenant_context(demo_tenant):
+        from scoring.models import DealScore
+
+        replayed = (
+            DealScore.objects.filter(model_version=replay.version, deal__status="open")
+            .order_by("-scored_at", "deal_id")
+            .first()
+        )
+    deal_page = demo_client.get(reverse("deal_detail", args=[replayed.deal_id])).content.decode()
+    assert 'data-testid="replayed-note"' in deal_page
+    assert f"were replayed by v{replay.version.pk}, a model trained only on deals closed before" in deal_page

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from alerts.models import AlertState
 from alerts.selectors import alert_list
 from deals.models import Deal
+from scoring.models import REPLAY_TRIGGER
 from scoring.selectors import deal_score_current, deal_score_history
 from web.decorators import tenant_required
 from web.figures import score_history_svg
@@ -26,6 +27,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     longest = max([span.days or 0 for span in timeline] + [span.typical_days or 0 for span in timeline] + [1])
     score = deal_score_current(deal=deal) if deal.is_open else None
     history = list(reversed(deal_score_history(deal=deal, limit=60)))
+    replayed = [item for item in history if item.trigger == REPLAY_TRIGGER]
     drivers = [*score.negative_drivers, *score.positive_drivers] if score else []
     scale = max([abs(driver["value"]) for driver in drivers] + [0.01])
     # Each side of the bar is half its width: the strongest driver fills its half.
@@ -35,6 +37,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "score": score,
         "history": history,
         "history_svg": score_history_svg(history) if len(history) > 1 else "",
+        "replayed_last": replayed[-1] if replayed else None,
         "drivers": sorted(drivers, key=lambda driver: driver["value"]),
         "timeline": timeline,
         "timeline_scale": longest,
