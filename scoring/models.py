@@ -5,12 +5,18 @@ Every model is tenant-owned; the tenant id leads every unique constraint and ind
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from tenants.context import require_tenant_id
 from tenants.models import Tenant, TenantOwned
+
+# Advisory lock key (with the tenant id) serialising the numbering of a tenant's model versions.
+_NUMBER_LOCK = 74_100_402
 
 
 def _tenant_without_index() -> models.ForeignKey:
@@ -44,6 +50,9 @@ class ModelVersion(TenantOwned):
     data. ``is_active`` marks the one version per tenant that scores deals now.
     """
 
+    number = models.PositiveIntegerField(
+        editable=False, help_text="The version's number within its tenant: 1, 2, … (shown as v1, v2)."
+    )
     trained_at = models.DateTimeField(default=timezone.now)
     # Close dates of the closed deals the run learned from.
     window_start = models.DateField(null=True, blank=True)
@@ -72,13 +81,33 @@ class ModelVersion(TenantOwned):
                 fields=["tenant"],
                 condition=models.Q(is_active=True),
                 name="modelversion_one_active_per_tenant",
-            )
+            ),
+            models.UniqueConstraint(fields=["tenant", "number"], name="modelversion_number_per_tenant"),
         ]
         indexes = [models.Index(fields=["tenant", "trained_at"], name="modelversion_tenant_trained")]
         ordering = ["-trained_at", "-id"]
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.number is None:
+            with transaction.atomic():
+                # One numbering at a time per tenant (a transaction-scoped advisory lock).
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, %s)", [_NUMBER_LOCK, require_tenant_id()]
+                    )
+                latest = ModelVersion.objects.aggregate(latest=models.Max("number"))["latest"]
+                self.number = (latest or 0) + 1
+                super().save(*args, **kwargs)
+            return
+        super().save(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        """How pages name the version: "v3"."""
+        return f"v{self.number}"
+
     def __str__(self) -> str:
-        return f"v{self.pk} {self.serving_label}"
+        return f"{self.label} {self.serving_label}"
 
     @property
     def serving_label(self) -> str:
@@ -92,7 +121,7 @@ class ModelVersion(TenantOwned):
 
     @property
     def version_label(self) -> str:
-        return f"v{self.pk} · {self.serving_label} · trained {self.trained_at:%Y-%m-%d}"
+        return f"{self.label} · {self.serving_label} · trained {self.trained_at:%Y-%m-%d}"
 
 
 class Band(models.TextChoices):

@@ -275,6 +275,7 @@ def serving_model_describe() -> dict[str, Any]:
             "promoted": False,
             "reason": "No model has been trained yet: run train_models or wait for the monthly retraining.",
             "version_id": None,
+            "version_number": None,
             "trained_at": None,
             "n_won": 0,
             "n_lost": 0,
@@ -295,6 +296,7 @@ def model_version_describe(*, version: ModelVersion) -> dict[str, Any]:
         "promoted": version.promoted,
         "reason": version.reason,
         "version_id": version.pk,
+        "version_number": version.number,
         "trained_at": version.trained_at.isoformat(),
         "n_won": version.n_won,
         "n_lost": version.n_lost,
@@ -356,6 +358,8 @@ class ScoreView:
     band: str
     scored_at: dt.datetime
     model_version_id: int
+    # The version's number within the tenant (ModelVersion.number): pages show "v{number}".
+    model_version_number: int | None
     serving: str
     serving_label: str
     positive_drivers: list[dict[str, Any]] = field(default_factory=list)
@@ -371,6 +375,7 @@ class ScoreView:
             "band": self.band,
             "scored_at": self.scored_at.isoformat(),
             "model_version": self.model_version_id,
+            "model_version_number": self.model_version_number,
             "serving": self.serving,
             "serving_label": self.serving_label,
             "positive_drivers": self.positive_drivers,
@@ -426,7 +431,7 @@ def deal_scores_current(*, deal_ids: Sequence[int]) -> dict[int, ScoreView]:
     versions = {
         version.pk: version
         for version in ModelVersion.objects.filter(pk__in={row["model_version_id"] for row in current}).only(
-            "serving"
+            "serving", "number"
         )
     }
     actions = next_action_rules()
@@ -442,6 +447,7 @@ def deal_scores_current(*, deal_ids: Sequence[int]) -> dict[int, ScoreView]:
             band=row["band"],
             scored_at=row["scored_at"],
             model_version_id=row["model_version_id"],
+            model_version_number=version.number if version else None,
             serving=version.serving if version else Serving.NONE.value,
             serving_label=version.serving_label if version else Serving.NONE.label,
             positive_drivers=positive,
@@ -541,6 +547,7 @@ def score_audit(*, since: dt.date) -> list[dict[str, Any]]:
         audit.append(
             {
                 "version_id": version.pk,
+                "version_number": version.number,
                 "serving": version.serving,
                 "serving_label": version.serving_label,
                 "trained_at": version.trained_at.isoformat(),

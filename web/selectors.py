@@ -287,7 +287,7 @@ def _with_score(row: BoardRow, score: ScoreView | None) -> BoardRow:
     if score.previous_probability is not None:
         row.trend = score.probability - score.previous_probability
     row.drivers = _top_drivers(score)
-    row.model_label = f"v{score.model_version_id} · {score.serving_label}"
+    row.model_label = f"v{score.model_version_number} · {score.serving_label}"
     return row
 
 
@@ -421,7 +421,7 @@ def risk_board_export_rows(*, filters: RiskBoardFilters, today: dt.date) -> Iter
         .annotate(
             score_probability=_PROBABILITY,
             score_band=F("current_scores__band"),
-            score_version=F("current_scores__model_version_id"),
+            score_version=F("current_scores__model_version__number"),
             score_serving=F("current_scores__model_version__serving"),
         )
     )

@@ -185,6 +185,7 @@ class DealScoreHistoryView(BodyLimitMixin, GenericAPIView):
                         "band": score.band,
                         "scored_at": score.scored_at.isoformat(),
                         "model_version": score.model_version_id,
+                        "model_version_number": score.model_version.number,
                         "trigger": score.trigger,
                         "drivers": score.drivers,
                     }

@@ -393,3 +393,16 @@ def test_rescoring_some_deals_keeps_ranked_scores_below_the_others(
     _assert_ranked_scores_come_first()
     assert CurrentScore.objects.filter(risk_rank__isnull=False).count() >= 1
     assert CurrentScore.objects.filter(safe_rank__isnull=False).count() >= 1
+
+
+def test_model_versions_are_numbered_within_their_tenant(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    """A tenant's first model is v1 whatever other tenants trained; the global id would have
+    told it how many versions they had."""
+    with tenant_context(tenant_a):
+        first, second = model_train(), model_train()
+    with tenant_context(tenant_b):
+        other = model_train()
+
+    assert (first.number, second.number, other.number) == (1, 2, 1)
+    assert (second.label, other.label) == ("v2", "v1")
+    assert other.pk > second.pk

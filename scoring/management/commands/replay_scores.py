@@ -46,7 +46,7 @@ class Command(BaseCommand):
             replay = scores_replay(trained_before=start, until=until, every_days=options["every_days"])
         version = replay.version
         self.stdout.write(
-            f"{tenant.slug}: v{version.pk} trained on deals closed before {start} serves "
+            f"{tenant.slug}: {version.label} trained on deals closed before {start} serves "
             f"{version.serving_label} ({version.reason}); {replay.written} scores replayed over "
             f"{len(replay.days)} days from {start} to {until}."
         )

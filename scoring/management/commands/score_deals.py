@@ -71,6 +71,6 @@ class Command(BaseCommand):
             with Path(output).open("w", newline="", encoding="utf-8") as handle:
                 csv.writer(handle).writerows(rows)
         self.stderr.write(
-            f"{tenant.slug}: scored {batch.scored} open deals with version {batch.version.pk} "
+            f"{tenant.slug}: scored {batch.scored} open deals with version {batch.version.number} "
             f"({batch.version.serving_label})" + (f"; wrote {output}" if output and output != "-" else ".")
         )

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return
-        self.stdout.write(f"{tenant.slug}: version {version.pk} serves {version.serving_label}.")
+        self.stdout.write(f"{tenant.slug}: version {version.number} serves {version.serving_label}.")
         self.stdout.write(f"  {version.reason}")
         rows = [("model", summary["backtest"]), *summary["baselines"].items()]
         for name, metrics in rows:
