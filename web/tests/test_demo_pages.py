@@ -184,4 +184,5 @@ def test_the_model_page_audits_replayed_scores_and_marks_them_replayed(
         )
     deal_page = demo_client.get(reverse("deal_detail", args=[replayed.deal_id])).content.decode()
     assert 'data-testid="replayed-note"' in deal_page
-    assert f"were replayed by {replay.version.label}, a model trained only on deals closed before" in deal_page
+    note = f"were replayed by {replay.version.label}, a model trained only on deals closed before"
+    assert note in deal_page
