@@ -54,9 +54,11 @@ WITH entries AS (
 ),
 version AS (
     INSERT INTO scoring_modelversion
-        (tenant_id, trained_at, n_won, n_lost, features, coefficients, metrics, baseline_metrics,
-         details, typical, promoted, serving, is_active, reason)
-    VALUES (%(tenant)s, now(), 0, 0, '[]', '{}', '{}', '{}', '{}', '{}', true, 'model', true, 'bench')
+        (tenant_id, number, trained_at, n_won, n_lost, features, coefficients, metrics,
+         baseline_metrics, details, typical, promoted, serving, is_active, reason)
+    VALUES (%(tenant)s,
+            (SELECT coalesce(max(number), 0) + 1 FROM scoring_modelversion WHERE tenant_id = %(tenant)s),
+            now(), 0, 0, '[]', '{}', '{}', '{}', '{}', '{}', true, 'model', true, 'bench')
     RETURNING id
 ),
 scored AS (
