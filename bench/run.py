@@ -334,7 +334,8 @@ def area_scoring(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     rows = [
         Row(
             "scoring",
-            f"batch scoring + storing {result['open_deals']:,} open deals, {label}",
+            f"batch scoring + storing {result['open_deals']:,} open deals "
+            f"({result['workers']} connection{'s' if result['workers'] != 1 else ''}), {label}",
             _seconds(float(result[key]["total_s"])),
             baseline,
             _ratio(float(result[key]["total_s"]), reference),

@@ -9,7 +9,9 @@ score history are emptied first (``reset_scores``), because the history's per-de
 with every pass and a pass appending to a long history is slower (docs/scoring.md,
 "Performance"). Then it times:
 
-1. ``deal_scores_refresh`` over every open deal, three times: as of the anchor date (every
+1. ``deal_scores_refresh_chunked`` over every open deal (the ``score_deals`` task's and
+   command's pass: ``--workers`` connections at once, default one per core), three times:
+   as of the anchor date (every
    score is new: a current score and a history row per deal), again as of the anchor (an
    idempotent rerun: nothing changed, no history row written), then as of the next day (every
    deal is a day older, so every score changes: a history row per deal, appended to a history
@@ -20,7 +22,7 @@ with every pass and a pass appending to a long history is slower (docs/scoring.m
 3. ``deal_scores_refresh(deal_ids=[one deal])`` for random open deals, one transaction each,
    as the Celery task does after a stage change: p50/p95/p99.
 
-    .venv/bin/python bench/scoring_bench.py [--open-deals 1000000] [--single 300] [--json]
+    .venv/bin/python bench/scoring_bench.py [--open-deals 1000000] [--single 300] [--workers N] [--json]
 """
 
 from __future__ import annotations
@@ -169,6 +171,12 @@ def main() -> None:
     parser.add_argument("--open-deals", type=int, default=1_000_000)
     parser.add_argument("--single", type=int, default=300, help="single-deal rescoring samples")
     parser.add_argument("--database", default="bench_scoring")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="connections of the batch pass (default: one per core; 1: one transaction)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -181,7 +189,12 @@ def main() -> None:
     from django.core.management import call_command
 
     from deals.models import Deal
-    from scoring.services import deal_scores_refresh, model_train
+    from scoring.services import (
+        deal_scores_refresh,
+        deal_scores_refresh_chunked,
+        model_train,
+        scoring_workers,
+    )
     from tenants.context import tenant_context
     from tenants.services import tenant_create
 
@@ -207,12 +220,13 @@ def main() -> None:
             )
 
     reset_scores(tenant=tenant)
+    workers = args.workers or scoring_workers()
     passes = []
     # Ages and times in stage count to as_of: a day later every deal's score changes.
     for as_of in (ANCHOR, ANCHOR, ANCHOR + dt.timedelta(days=1)):
         started = time.perf_counter()
         with tenant_context(tenant):
-            batch = deal_scores_refresh(trigger="bench", as_of=as_of)
+            batch = deal_scores_refresh_chunked(trigger="bench", as_of=as_of, workers=workers)
         passes.append(
             {
                 "total_s": round(time.perf_counter() - started, 3),
@@ -245,6 +259,8 @@ def main() -> None:
         "batch_unchanged_rerun": passes[1],
         "batch_every_score_changed": passes[2],
         "batch_target_s": 10.0,
+        # Connections the passes used: a tenant below CHUNKED_MIN_DEALS gets one transaction.
+        "workers": workers if "chunks" in batch.timings_s else 1,
         "reference_predict_plus_raw_copy": reference,
         "ratio_to_reference": round(passes[2]["total_s"] / reference["total_s"], 2),
         "single_deal_ms": {"p50": percentile(0.50), "p95": percentile(0.95), "p99": percentile(0.99)},
@@ -259,7 +275,7 @@ def main() -> None:
     print(
         f"batch scoring of {batch.scored:,} open deals: first pass {passes[0]['total_s']} s, "
         f"unchanged rerun {passes[1]['total_s']} s, every score changed {passes[2]['total_s']} s "
-        f"(target 10 s)\n"
+        f"(target 10 s; {result['workers']} connection{'s' if result['workers'] != 1 else ''})\n"
         f"  steps: {passes[2]['steps_s']}\n"
         f"  reference (sklearn predict + raw COPY): {reference['total_s']} s {reference}\n"
         f"single-deal rescoring: p50 {single['p50']} ms, p95 {single['p95']} ms, "

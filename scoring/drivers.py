@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,6 +209,27 @@ class DriverTable:
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    @classmethod
+    def concat(cls, tables: Sequence[DriverTable]) -> DriverTable:
+        """The tables' deals one after another, with one entry per distinct (feature, label, value)."""
+        index: dict[tuple[Any, ...], int] = {}
+        entries: list[dict[str, Any]] = []
+        codes = []
+        for table in tables:
+            remap = [-1]
+            for entry in table.entries:
+                key = (entry["feature"], entry["label"], entry["value"])
+                if key not in index:
+                    index[key] = len(entries)
+                    entries.append(entry)
+                remap.append(index[key])
+            codes.append(np.asarray(remap, dtype="int32")[table.codes.astype("int64") + 1])
+        width = tables[0].codes.shape[1] if tables else 2 * TOP_DRIVERS
+        return cls(
+            codes=np.concatenate(codes) if codes else np.full((0, width), -1, dtype="int32"),
+            entries=tuple(entries),
+        )
 
     def entry_json(self) -> list[str]:
         """Compact JSON of each distinct entry, in ``entries`` order (what ``digests`` hashes)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,10 +64,20 @@ _DEAL_COLUMNS = {
 }
 _DEAL_DATES = ["created_date", "closed_date", "stage_entered_date"]
 
+# Deal ids (after, through]: None leaves that side open.
+IdRange = tuple[int | None, int | None]
 
-def _deal_sql(*, status_condition: str, with_ids: bool) -> str:
+
+def _deal_sql(*, status_condition: str, with_ids: bool, id_range: IdRange = (None, None)) -> str:
     ids = "AND d.id = ANY(%(ids)s)" if with_ids else ""
     change_ids = "AND c.deal_id = ANY(%(ids)s)" if with_ids else ""
+    after, through = id_range
+    if after is not None:
+        ids += " AND d.id > %(after)s"
+        change_ids += " AND c.deal_id > %(after)s"
+    if through is not None:
+        ids += " AND d.id <= %(through)s"
+        change_ids += " AND c.deal_id <= %(through)s"
     return f"""
         SELECT d.id AS deal_id, d.crm_id, d.status, d.created_date, d.closed_date, d.stage,
                d.stage_entered_date, d.amount::float8 AS amount,
@@ -144,13 +155,35 @@ def _with_rep_names(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def open_deal_frame(*, deal_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """Open deals (all, or those of ``deal_ids`` that are open) as a deal frame (scoring.features)."""
-    params: dict[str, Any] = {"tenant": require_tenant_id()}
+def open_deal_frame(
+    *, deal_ids: Sequence[int] | None = None, id_range: IdRange = (None, None)
+) -> pd.DataFrame:
+    """Open deals (all, those of ``deal_ids`` that are open, or those whose id lies in
+    ``id_range``) as a deal frame (scoring.features)."""
+    after, through = id_range
+    params: dict[str, Any] = {"tenant": require_tenant_id(), "after": after, "through": through}
     if deal_ids is not None:
         params["ids"] = list(deal_ids)
-    sql = _deal_sql(status_condition="d.status = 'open'", with_ids=deal_ids is not None)
+    sql = _deal_sql(status_condition="d.status = 'open'", with_ids=deal_ids is not None, id_range=id_range)
     return _with_rep_names(_read_frame(sql, params, dtypes=_DEAL_COLUMNS, dates=_DEAL_DATES))
+
+
+def open_deal_ranges(*, parts: int) -> tuple[int, list[IdRange]]:
+    """The number of open deals, and ``parts`` id ranges holding about as many of them each
+    (fewer ranges when there are fewer deals): the chunks of a parallel scoring pass. The
+    first range is open below and the last above, so together they cover every id."""
+    fractions = [part / parts for part in range(1, parts)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*), percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY id)
+            FROM {_DEAL} WHERE tenant_id = %s AND status = 'open'
+            """,
+            [fractions, require_tenant_id()],
+        )
+        count, cuts = cursor.fetchone()
+    edges: list[int | None] = [None, *sorted(set(cuts or [])), None]
+    return count, list(itertools.pairwise(edges))
 
 
 def closed_deal_frame(*, closed_before: dt.date | None = None) -> pd.DataFrame:

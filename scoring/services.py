@@ -14,9 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import os
+import threading
 import time
 import zoneinfo
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +48,7 @@ from scoring.models import (
     NextActionRule,
     Serving,
 )
-from tenants.context import require_tenant_id
+from tenants.context import require_tenant_id, tenant_context
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -425,22 +428,11 @@ def deal_scores_refresh(
                 drivers=None,
             )
         today = as_of or tenant_today(timezone=tenant.timezone)
-        features = features_as_of(deals, as_of=pd.Timestamp(today), pipeline=list(tenant.stages))
-        decomposition = model.decompose(features)
-        probability = decomposition.probability()
-        bands = band_of(probability)
-        watch.lap("predict")
-        drivers = driver_table(
-            groups=decomposition.groups,
-            contributions=decomposition.contributions,
-            features=features,
-            typical=version.typical,
+        probability, bands, drivers = _deals_score(
+            deals, model=model, version=version, tenant=tenant, today=today, watch=watch
         )
-        watch.lap("drivers")
-        ids = deals["deal_id"].to_numpy(dtype="int64")
-        rows = _ScoreRows(
-            ids=ids,
-            amount_cents=deals["amount_cents"].to_numpy(dtype="int64"),
+        rows = _ScoreRows.of(
+            deals,
             probability=probability,
             bands=bands,
             drivers=drivers,
@@ -448,8 +440,8 @@ def deal_scores_refresh(
             ranked=_rank_kinds(cursor, tenant_id=tenant_id, probability=probability, full=deal_ids is None),
         )
         watch.lap("driver_entries")
-        write = _scores_write_small if len(ids) <= SMALL_BATCH else _scores_write_copy
-        written, removed = write(
+        write = _scores_write_small if len(rows.ids) <= SMALL_BATCH else _scores_write_copy
+        written, removed, _ = write(
             cursor,
             rows=rows,
             tenant_id=tenant_id,
@@ -459,20 +451,227 @@ def deal_scores_refresh(
             scored_at=scored_at,
             watch=watch,
         )
-    frame = pd.DataFrame(
-        {"deal_id": ids, "crm_id": deals["crm_id"].to_numpy(), "probability": probability, "band": bands}
-    )
     return ScoringBatch(
         version=version,
-        scored=len(ids),
+        scored=len(rows.ids),
         written=written,
         removed=removed,
         trigger=trigger,
         scored_at=scored_at,
-        frame=frame,
+        frame=rows.frame(deals),
         drivers=drivers,
         timings_s=watch.laps,
     )
+
+
+# A full pass over at least this many open deals runs in chunks (deal_scores_refresh_chunked).
+CHUNKED_MIN_DEALS = 100_000
+
+
+def scoring_workers() -> int:
+    """Connections a chunked pass uses at once: settings.SCORING_WORKERS, else one per core (≤ 8)."""
+    configured = settings.SCORING_WORKERS
+    return max(1, configured) if configured > 0 else max(1, min(8, os.cpu_count() or 1))
+
+
+def deal_scores_refresh_chunked(
+    *,
+    trigger: str = "batch",
+    as_of: dt.date | None = None,
+    workers: int | None = None,
+    min_deals: int = CHUNKED_MIN_DEALS,
+) -> ScoringBatch:
+    """Score every open deal, as :func:`deal_scores_refresh` does, on several connections at once.
+
+    A tenant with fewer than ``min_deals`` open deals (or ``workers`` 1) gets the one-transaction
+    pass. Otherwise the open deals are split into ``workers`` id ranges of about equal size, and
+    one thread per range, each with its own connection, reads, scores and writes its range. The
+    whole pass holds the tenant's score lock (taken here, in the caller's transaction), so
+    single-deal rescorings wait for it, as they do for a one-transaction pass.
+
+    What differs from the one-transaction pass: each range commits on its own. Should one fail,
+    the others' scores stay and the error is raised; every stored score names the version that
+    made it, and a rerun completes the pass (unchanged scores are not rewritten). The workers
+    cannot see the caller's uncommitted writes, so call this as the transaction's only work (the
+    score_deals task and command do); model_train, which promotes and rescores atomically,
+    uses the one-transaction pass.
+    """
+    watch = Stopwatch()
+    tenant = _tenant()
+    workers = workers or scoring_workers()
+    with connection.cursor() as cursor:
+        _lock_tenant_scores(cursor, tenant.pk)
+    count, ranges = selectors.open_deal_ranges(parts=workers)
+    version, model = selectors.serving_version_active()
+    if workers < 2 or count < min_deals or len(ranges) < 2 or model is None or version is None:
+        return deal_scores_refresh(trigger=trigger, as_of=as_of)
+    watch.lap("plan")
+    today = as_of or tenant_today(timezone=tenant.timezone)
+    scored_at = timezone.now()
+    exchange = _RankExchange(parties=len(ranges))
+    with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="scoring-chunk") as pool:
+        futures = [
+            pool.submit(
+                _chunk_score,
+                part=part,
+                id_range=id_range,
+                tenant=tenant,
+                version=version,
+                model=model,
+                today=today,
+                trigger=trigger,
+                scored_at=scored_at,
+                exchange=exchange,
+            )
+            for part, id_range in enumerate(ranges)
+        ]
+        wait(futures)
+    failures = [future.exception() for future in futures if future.exception() is not None]
+    if failures:
+        # The chunk that failed, rather than one it released from the meeting point.
+        raise next(
+            (error for error in failures if not isinstance(error, threading.BrokenBarrierError)), failures[0]
+        )
+    chunks = [future.result() for future in futures]
+    watch.lap("chunks")
+    if sum(chunk.inserted for chunk in chunks) > _ANALYZE_AFTER_NEW:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_CURRENT}")
+    watch.lap("analyze")
+    for chunk in chunks:
+        # Each step as long as its slowest chunk took (the chunks ran side by side).
+        for step, seconds in chunk.timings_s.items():
+            watch.laps[step] = max(watch.laps.get(step, 0.0), seconds)
+    return ScoringBatch(
+        version=version,
+        scored=sum(len(chunk.frame) for chunk in chunks),
+        written=sum(chunk.written for chunk in chunks),
+        removed=sum(chunk.removed for chunk in chunks),
+        trigger=trigger,
+        scored_at=scored_at,
+        frame=pd.concat([chunk.frame for chunk in chunks], ignore_index=True),
+        drivers=DriverTable.concat([chunk.drivers for chunk in chunks]),
+        timings_s=watch.laps,
+    )
+
+
+class _RankExchange:
+    """Where the chunks of a pass meet once: each hands in its probabilities and gets back its
+    deals' rank kinds by the thresholds of the whole pass (``_rank_thresholds``)."""
+
+    def __init__(self, parties: int) -> None:
+        self._probabilities: list[np.ndarray] = [np.empty(0)] * parties
+        self._thresholds = (np.inf, np.inf)
+        self._barrier = threading.Barrier(parties, action=self._decide)
+
+    def _decide(self) -> None:
+        self._thresholds = _rank_thresholds(np.concatenate(self._probabilities))
+
+    def kinds(self, part: int, probability: np.ndarray) -> np.ndarray:
+        self._probabilities[part] = probability
+        self._barrier.wait()
+        return _kinds_within(probability, self._thresholds)
+
+    def abort(self) -> None:
+        """Release the other chunks (with BrokenBarrierError) when one cannot go on."""
+        self._barrier.abort()
+
+
+@dataclass
+class _Chunk:
+    frame: pd.DataFrame
+    drivers: DriverTable
+    written: int
+    removed: int
+    inserted: int
+    timings_s: dict[str, float]
+
+
+def _chunk_score(
+    *,
+    part: int,
+    id_range: selectors.IdRange,
+    tenant: Tenant,
+    version: ModelVersion,
+    model: ServingModel,
+    today: dt.date,
+    trigger: str,
+    scored_at: dt.datetime,
+    exchange: _RankExchange,
+) -> _Chunk:
+    """One chunk of a chunked pass, on this thread's own connection, in two transactions.
+
+    The first reads and scores the deals and creates their new DriverEntry rows (committed
+    before the chunks meet, so no chunk waits on another's uncommitted entry); the second
+    writes the scores. The tenant's score lock, held by the pass, spans both.
+    """
+    watch = Stopwatch()
+    try:
+        with tenant_context(tenant), connection.cursor() as cursor:
+            deals = selectors.open_deal_frame(id_range=id_range)
+            watch.lap("read_deals")
+            probability, bands, drivers = _deals_score(
+                deals, model=model, version=version, tenant=tenant, today=today, watch=watch
+            )
+            driver_ids = _driver_id_matrix(cursor, tenant_id=tenant.pk, drivers=drivers)
+            watch.lap("driver_entries")
+        ranked = exchange.kinds(part, probability)
+        watch.lap("wait")
+        rows = _ScoreRows.of(
+            deals, probability=probability, bands=bands, drivers=drivers, driver_ids=driver_ids, ranked=ranked
+        )
+        with tenant_context(tenant), connection.cursor() as cursor:
+            # The COPY path whatever the chunk's size: it keeps to the chunk's id range.
+            written, removed, inserted = _scores_write_copy(
+                cursor,
+                rows=rows,
+                tenant_id=tenant.pk,
+                version_id=version.pk,
+                deal_ids=None,
+                trigger=trigger,
+                scored_at=scored_at,
+                watch=watch,
+                id_range=id_range,
+                analyze=False,
+            )
+    except BaseException:
+        exchange.abort()
+        raise
+    finally:
+        connection.close()
+    return _Chunk(
+        frame=rows.frame(deals),
+        drivers=drivers,
+        written=written,
+        removed=removed,
+        inserted=inserted,
+        timings_s=watch.laps,
+    )
+
+
+def _deals_score(
+    deals: pd.DataFrame,
+    *,
+    model: ServingModel,
+    version: ModelVersion,
+    tenant: Tenant,
+    today: dt.date,
+    watch: Stopwatch,
+) -> tuple[np.ndarray, np.ndarray, DriverTable]:
+    """(probability, band, drivers) of each deal of the frame, as of ``today``."""
+    features = features_as_of(deals, as_of=pd.Timestamp(today), pipeline=list(tenant.stages))
+    decomposition = model.decompose(features)
+    probability = decomposition.probability()
+    bands = band_of(probability)
+    watch.lap("predict")
+    drivers = driver_table(
+        groups=decomposition.groups,
+        contributions=decomposition.contributions,
+        features=features,
+        typical=version.typical,
+    )
+    watch.lap("drivers")
+    return probability, bands, drivers
 
 
 _CURRENT = CurrentScore._meta.db_table
@@ -499,6 +698,26 @@ class _ScoreRows:
     # int8: _RISKIEST (CurrentScore.risk_rank set), _SAFEST (safe_rank set) or _UNRANKED.
     ranked: np.ndarray
 
+    @classmethod
+    def of(cls, deals: pd.DataFrame, **scores: Any) -> _ScoreRows:
+        """The rows of ``deals`` (a deal frame) with their ``scores`` (the other fields)."""
+        return cls(
+            ids=deals["deal_id"].to_numpy(dtype="int64"),
+            amount_cents=deals["amount_cents"].to_numpy(dtype="int64"),
+            **scores,
+        )
+
+    def frame(self, deals: pd.DataFrame) -> pd.DataFrame:
+        """deal_id, crm_id, probability, band: what ScoringBatch keeps for exports."""
+        return pd.DataFrame(
+            {
+                "deal_id": self.ids,
+                "crm_id": deals["crm_id"].to_numpy(),
+                "probability": self.probability,
+                "band": self.bands,
+            }
+        )
+
 
 def _rank_kinds(cursor: Any, *, tenant_id: int, probability: np.ndarray, full: bool) -> np.ndarray:
     """Which of the scored deals get a risk rank, a safe rank or neither (CurrentScore).
@@ -510,20 +729,9 @@ def _rank_kinds(cursor: Any, *, tenant_id: int, probability: np.ndarray, full: b
     or below every unranked one, and every unranked one at or below every safe-ranked one; the
     ranked sets may shrink or grow a little until the next full pass resets them.
     """
-    kinds = np.full(len(probability), _UNRANKED, dtype="int8")
     if full:
-        if len(probability) <= RISK_RANKED:
-            kinds[:] = _RISKIEST
-            return kinds
-        riskiest = probability <= np.partition(probability, RISK_RANKED - 1)[RISK_RANKED - 1]
-        kinds[riskiest] = _RISKIEST
-        rest = probability[~riskiest]
-        if len(rest) <= RISK_RANKED:
-            kinds[~riskiest] = _SAFEST
-            return kinds
-        threshold = np.partition(rest, len(rest) - RISK_RANKED)[len(rest) - RISK_RANKED]
-        kinds[~riskiest & (probability >= threshold)] = _SAFEST
-        return kinds
+        return _kinds_within(probability, _rank_thresholds(probability))
+    kinds = np.full(len(probability), _UNRANKED, dtype="int8")
     # Two subqueries, each read from the end of its own partial index.
     cursor.execute(
         f"""
@@ -537,6 +745,31 @@ def _rank_kinds(cursor: Any, *, tenant_id: int, probability: np.ndarray, full: b
         kinds[probability >= lowest_safe] = _SAFEST
     if highest_risk is not None:
         kinds[probability <= highest_risk] = _RISKIEST
+    return kinds
+
+
+def _rank_thresholds(probability: np.ndarray) -> tuple[float, float]:
+    """(highest risk-ranked, lowest safe-ranked) probability of a full pass over ``probability``.
+
+    The RISK_RANKED lowest are riskiest (every deal of a smaller tenant; ties included), and the
+    RISK_RANKED highest of the others safest (all of them when fewer are left).
+    """
+    if len(probability) <= RISK_RANKED:
+        return np.inf, np.inf
+    highest_risk = float(np.partition(probability, RISK_RANKED - 1)[RISK_RANKED - 1])
+    rest = probability[probability > highest_risk]
+    if len(rest) <= RISK_RANKED:
+        return highest_risk, -np.inf
+    return highest_risk, float(np.partition(rest, len(rest) - RISK_RANKED)[len(rest) - RISK_RANKED])
+
+
+def _kinds_within(probability: np.ndarray, thresholds: tuple[float, float]) -> np.ndarray:
+    """_RISKIEST, _SAFEST or _UNRANKED per probability, by a full pass's ``_rank_thresholds``."""
+    highest_risk, lowest_safe = thresholds
+    riskiest = probability <= highest_risk
+    kinds = np.full(len(probability), _UNRANKED, dtype="int8")
+    kinds[riskiest] = _RISKIEST
+    kinds[~riskiest & (probability >= lowest_safe)] = _SAFEST
     return kinds
 
 
@@ -558,12 +791,17 @@ def driver_entry_ids(cursor: Any, *, tenant_id: int, entries: Sequence[dict[str,
     """
     cursor.execute(query, [*columns, tenant_id])
     found = {(feature, label, value): pk for feature, label, value, pk in cursor.fetchall()}
-    missing = [key for key in dict.fromkeys(keys) if key not in found]
+    # Sorted, and inserted in that order: two chunks of a pass adding some of the same entries
+    # then wait for each other in one order, never in a cycle (a deadlock otherwise).
+    missing = sorted(key for key in dict.fromkeys(keys) if key not in found)
     if missing:
         cursor.execute(
             f"""
             INSERT INTO {_ENTRIES} (tenant_id, feature, label, value)
-            SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::float8[])
+            SELECT %s, k.feature, k.label, k.value
+            FROM unnest(%s::text[], %s::text[], %s::float8[]) WITH ORDINALITY
+                AS k (feature, label, value, position)
+            ORDER BY k.position
             ON CONFLICT DO NOTHING
             """,
             [tenant_id, *[list(column) for column in zip(*missing, strict=True)]],
@@ -590,9 +828,9 @@ def _scores_write_small(
     trigger: str,
     scored_at: dt.datetime,
     watch: Stopwatch,
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """A few deals (the event-driven path): one statement appends the history rows and upserts
-    the current scores. Returns (history rows written, stale current scores removed).
+    the current scores. Returns (history rows written, stale current scores removed, 0).
 
     Deals named by id were rescored because something happened to them, so each gets a history
     row even when its score did not move; a full pass of a small tenant writes changes only,
@@ -605,7 +843,7 @@ def _scores_write_small(
         removed = _current_remove_unscored(cursor, tenant_id=tenant_id, deal_ids=deal_ids, scored=rows.ids)
     if n == 0:
         watch.lap("write")
-        return 0, removed
+        return 0, removed, 0
     only_changes = deal_ids is None
     digests = rows.drivers.digests()
     slots = rows.driver_ids.shape[1]
@@ -679,7 +917,7 @@ def _scores_write_small(
             [rows.ids.tolist(), rows.amount_cents.tolist(), rows.ranked.tolist(), tenant_id],
         )
     watch.lap("write")
-    return written, removed
+    return written, removed, 0
 
 
 def _rank_values(new: str, source: str) -> tuple[str, str]:
@@ -762,10 +1000,12 @@ def _scores_write_copy(
     trigger: str,
     scored_at: dt.datetime,
     watch: Stopwatch,
-) -> tuple[int, int]:
+    id_range: selectors.IdRange = (None, None),
+    analyze: bool = True,
+) -> tuple[int, int, int]:
     """Many deals: binary COPY of the numbers into a temporary table, then set-based writes.
 
-    Returns (history rows written, stale current scores removed).
+    Returns (history rows written, stale current scores removed, current scores inserted).
 
     1. The scores (fixed-width, with six DriverEntry ids per deal) go into a temporary table
        (COPY FROM is refused under RLS).
@@ -776,6 +1016,10 @@ def _scores_write_copy(
        scores are updated in place (previous probability and band kept from the row being
        replaced) and inserted for deals scored for the first time.
     4. On a full pass, current scores of deals not scored (closed or deleted since) go.
+
+    A full pass over one chunk of the deals (``id_range``) compares with, and removes, only the
+    current scores of deals in that range. ``analyze`` False leaves the statistics of the
+    current scores to the caller (concurrent chunks would queue on each other's ANALYZE).
     """
     only_changes = deal_ids is None
     slots = rows.driver_ids.shape[1]
@@ -796,6 +1040,8 @@ def _scores_write_copy(
         "trigger": trigger,
         "at": scored_at,
         "bands": list(_BANDS),
+        "after": id_range[0],
+        "through": id_range[1],
     }
     changed = _changed_sql("b", only_changes)
     names = ("amount_cents", "probability", "band", "digest", "ranked", *(f"d{i}" for i in range(slots)))
@@ -814,7 +1060,7 @@ def _scores_write_copy(
                    AS score_id
         FROM scoring_batch b {join} (
             SELECT deal_id, model_version_id, probability, drivers_digest, amount, risk_rank, safe_rank
-            FROM {_CURRENT} WHERE tenant_id = %(tenant)s
+            FROM {_CURRENT} WHERE tenant_id = %(tenant)s {_id_range_sql(id_range)}
         ) c ON c.deal_id = b.deal_id
         WHERE b.deal_id IS NULL OR {changed} OR c.amount * 100 <> b.amount_cents
            OR {_ranks_moved_sql("b")}
@@ -852,6 +1098,7 @@ def _scores_write_copy(
             {_ranks_set_sql("b", "b")}
         FROM scoring_diff b
         WHERE c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id AND NOT b.is_new AND NOT b.stale
+              {_id_range_sql(id_range, "c.deal_id")}
         """,
         params,
     )
@@ -866,7 +1113,8 @@ def _scores_write_copy(
         """,
         params,
     )
-    if cursor.rowcount > _ANALYZE_AFTER_NEW:
+    inserted = cursor.rowcount
+    if analyze and inserted > _ANALYZE_AFTER_NEW:
         cursor.execute(f"ANALYZE {_CURRENT}")
     watch.lap("write_current")
     removed = 0
@@ -889,7 +1137,18 @@ def _scores_write_copy(
     # Dropped now (not only at commit) so a second pass in the same transaction can recreate them.
     for table in ("scoring_batch", "scoring_diff"):
         cursor.execute(f"DROP TABLE {table}")
-    return written, removed
+    return written, removed, inserted
+
+
+def _id_range_sql(id_range: selectors.IdRange, column: str = "deal_id") -> str:
+    """SQL conditions on ``column`` for a chunk's range (parameters ``after`` and ``through``)."""
+    after, through = id_range
+    return "".join(
+        [
+            "" if after is None else f" AND {column} > %(after)s",
+            "" if through is None else f" AND {column} <= %(through)s",
+        ]
+    )
 
 
 def _history_sequence(cursor: Any) -> str:

@@ -26,12 +26,16 @@ def score_deals(tenant_id: int, deal_ids: list[int] | None = None, trigger: str 
     open deal (or records why it cannot).
     """
     from scoring.selectors import model_version_active
-    from scoring.services import deal_scores_refresh, model_train
+    from scoring.services import deal_scores_refresh, deal_scores_refresh_chunked, model_train
 
     if model_version_active() is None:
         version = model_train()
         return {"trained": True, "model_version": version.pk, "serving": version.serving}
-    batch = deal_scores_refresh(deal_ids=deal_ids, trigger=trigger)
+    if deal_ids is None:
+        # The pass is this transaction's only work, so a large tenant's runs in chunks.
+        batch = deal_scores_refresh_chunked(trigger=trigger)
+    else:
+        batch = deal_scores_refresh(deal_ids=deal_ids, trigger=trigger)
     return {
         "scored": batch.scored,
         "removed": batch.removed,

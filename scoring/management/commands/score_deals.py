@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from deals.csv_safety import csv_response_rows
-from scoring.services import ScoringBatch, deal_scores_refresh
+from scoring.services import ScoringBatch, deal_scores_refresh_chunked
 from tenants.context import tenant_context
 from tenants.models import Tenant
 
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             raise CommandError(f"No tenant with slug {options['tenant']!r}.")
         as_of = dt.date.fromisoformat(options["as_of"]) if options["as_of"] else None
         with tenant_context(tenant):
-            batch = deal_scores_refresh(trigger="command", as_of=as_of)
+            batch = deal_scores_refresh_chunked(trigger="command", as_of=as_of)
         if batch.version is None or batch.drivers is None:
             reason = batch.version.reason if batch.version else "no model version yet: run train_models first"
             raise CommandError(f"{tenant.slug}: no scores ({reason}).")
