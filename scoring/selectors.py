@@ -219,8 +219,8 @@ def open_between_deal_frame(*, start: dt.date, end: dt.date) -> pd.DataFrame:
     )
 
 
-def closed_deal_stage_changes(*, closed_only: bool = True) -> pd.DataFrame:
-    """Recorded stage moves of closed deals (of every deal when not ``closed_only``): deal_id,
+def deal_stage_changes(*, closed_only: bool = False) -> pd.DataFrame:
+    """Recorded stage moves of every deal (of closed deals only with ``closed_only``): deal_id,
     from_stage, to_stage, changed_on."""
     status = "AND d.status IN ('won', 'lost')" if closed_only else ""
     sql = f"""

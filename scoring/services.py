@@ -72,7 +72,7 @@ def _tenant() -> Tenant:
 def training_frame(*, tenant: Tenant, closed_before: dt.date | None = None) -> pd.DataFrame:
     """Closed deals as they looked while open (scoring.features.training_snapshots)."""
     closed = selectors.closed_deal_frame(closed_before=closed_before)
-    changes = selectors.closed_deal_stage_changes()
+    changes = selectors.deal_stage_changes(closed_only=True)
     return training_snapshots(closed, changes, pipeline=list(tenant.stages))
 
 
@@ -260,7 +260,7 @@ def _scores_replay(
     if model is None:
         return ScoreReplay(version=version, days=[], written=0)
     deals = selectors.open_between_deal_frame(start=trained_before, end=until)
-    changes = selectors.closed_deal_stage_changes(closed_only=False)
+    changes = selectors.deal_stage_changes()
     pipeline = list(tenant.stages)
     written = 0
     with connection.cursor() as cursor:

@@ -84,7 +84,7 @@ def test_a_replayed_deal_is_seen_in_the_stage_it_was_in_that_day(demo_tenant: Te
             .first()
         )
         deals = selectors.open_between_deal_frame(start=day, end=day + dt.timedelta(days=1))
-        changes = selectors.closed_deal_stage_changes(closed_only=False)
+        changes = selectors.deal_stage_changes()
     features = open_on(deals, changes, day=pd.Timestamp(day), pipeline=list(demo_tenant.stages))
 
     row = features.set_index("deal_id").loc[move.deal_id]
