@@ -68,16 +68,20 @@ _DEAL_DATES = ["created_date", "closed_date", "stage_entered_date"]
 IdRange = tuple[int | None, int | None]
 
 
-def _deal_sql(*, status_condition: str, with_ids: bool, id_range: IdRange = (None, None)) -> str:
-    ids = "AND d.id = ANY(%(ids)s)" if with_ids else ""
-    change_ids = "AND c.deal_id = ANY(%(ids)s)" if with_ids else ""
+def id_range_sql(id_range: IdRange, column: str) -> str:
+    """SQL conditions keeping ``column`` in ``id_range`` (parameters ``after`` and ``through``)."""
     after, through = id_range
-    if after is not None:
-        ids += " AND d.id > %(after)s"
-        change_ids += " AND c.deal_id > %(after)s"
-    if through is not None:
-        ids += " AND d.id <= %(through)s"
-        change_ids += " AND c.deal_id <= %(through)s"
+    return "".join(
+        [
+            "" if after is None else f" AND {column} > %(after)s",
+            "" if through is None else f" AND {column} <= %(through)s",
+        ]
+    )
+
+
+def _deal_sql(*, status_condition: str, with_ids: bool, id_range: IdRange = (None, None)) -> str:
+    ids = ("AND d.id = ANY(%(ids)s)" if with_ids else "") + id_range_sql(id_range, "d.id")
+    change_ids = ("AND c.deal_id = ANY(%(ids)s)" if with_ids else "") + id_range_sql(id_range, "c.deal_id")
     return f"""
         SELECT d.id AS deal_id, d.crm_id, d.status, d.created_date, d.closed_date, d.stage,
                d.stage_entered_date, d.amount::float8 AS amount,

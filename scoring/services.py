@@ -499,11 +499,13 @@ def deal_scores_refresh_chunked(
     watch = Stopwatch()
     tenant = _tenant()
     workers = workers or scoring_workers()
+    if workers < 2:
+        return deal_scores_refresh(trigger=trigger, as_of=as_of)
     with connection.cursor() as cursor:
         _lock_tenant_scores(cursor, tenant.pk)
     count, ranges = selectors.open_deal_ranges(parts=workers)
     version, model = selectors.serving_version_active()
-    if workers < 2 or count < min_deals or len(ranges) < 2 or model is None or version is None:
+    if count < min_deals or len(ranges) < 2 or model is None or version is None:
         return deal_scores_refresh(trigger=trigger, as_of=as_of)
     watch.lap("plan")
     today = as_of or tenant_today(timezone=tenant.timezone)
@@ -1060,7 +1062,7 @@ def _scores_write_copy(
                    AS score_id
         FROM scoring_batch b {join} (
             SELECT deal_id, model_version_id, probability, drivers_digest, amount, risk_rank, safe_rank
-            FROM {_CURRENT} WHERE tenant_id = %(tenant)s {_id_range_sql(id_range)}
+            FROM {_CURRENT} WHERE tenant_id = %(tenant)s {selectors.id_range_sql(id_range, "deal_id")}
         ) c ON c.deal_id = b.deal_id
         WHERE b.deal_id IS NULL OR {changed} OR c.amount * 100 <> b.amount_cents
            OR {_ranks_moved_sql("b")}
@@ -1098,7 +1100,7 @@ def _scores_write_copy(
             {_ranks_set_sql("b", "b")}
         FROM scoring_diff b
         WHERE c.tenant_id = %(tenant)s AND c.deal_id = b.deal_id AND NOT b.is_new AND NOT b.stale
-              {_id_range_sql(id_range, "c.deal_id")}
+              {selectors.id_range_sql(id_range, "c.deal_id")}
         """,
         params,
     )
@@ -1138,17 +1140,6 @@ def _scores_write_copy(
     for table in ("scoring_batch", "scoring_diff"):
         cursor.execute(f"DROP TABLE {table}")
     return written, removed, inserted
-
-
-def _id_range_sql(id_range: selectors.IdRange, column: str = "deal_id") -> str:
-    """SQL conditions on ``column`` for a chunk's range (parameters ``after`` and ``through``)."""
-    after, through = id_range
-    return "".join(
-        [
-            "" if after is None else f" AND {column} > %(after)s",
-            "" if through is None else f" AND {column} <= %(through)s",
-        ]
-    )
 
 
 def _history_sequence(cursor: Any) -> str:
