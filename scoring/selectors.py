@@ -299,10 +299,10 @@ def serving_model_describe() -> dict[str, Any]:
     """What scores the tenant's deals now, for pages and the API.
 
     Keys: ``serving`` ("model", "segment_prior", "base_rate" or "none"), ``label`` (in words),
-    ``promoted``, ``reason``, ``version_id``, ``trained_at``, ``n_won``, ``n_lost``,
-    ``window`` (first, last close date), ``backtest`` and ``baselines`` (roc_auc, brier,
-    log_loss, n, reliability), ``features``, ``details``. Before any training run ``serving``
-    is "none" and ``reason`` says what to do.
+    ``promoted``, ``reason``, ``version_number`` (the tenant's own count, "v3" on pages),
+    ``trained_at``, ``n_won``, ``n_lost``, ``window`` (first, last close date), ``backtest``
+    and ``baselines`` (roc_auc, brier, log_loss, n, reliability), ``features``, ``details``.
+    Before any training run ``serving`` is "none" and ``reason`` says what to do.
     """
     version = ModelVersion.objects.filter(is_active=True).defer("artefact").first()
     if version is None:
@@ -311,7 +311,6 @@ def serving_model_describe() -> dict[str, Any]:
             "label": Serving.NONE.label,
             "promoted": False,
             "reason": "No model has been trained yet: run train_models or wait for the monthly retraining.",
-            "version_id": None,
             "version_number": None,
             "trained_at": None,
             "n_won": 0,
@@ -332,7 +331,6 @@ def model_version_describe(*, version: ModelVersion) -> dict[str, Any]:
         "label": version.serving_label,
         "promoted": version.promoted,
         "reason": version.reason,
-        "version_id": version.pk,
         "version_number": version.number,
         "trained_at": version.trained_at.isoformat(),
         "n_won": version.n_won,
@@ -411,8 +409,7 @@ class ScoreView:
             "win_probability": round(self.probability, 4),
             "band": self.band,
             "scored_at": self.scored_at.isoformat(),
-            "model_version": self.model_version_id,
-            "model_version_number": self.model_version_number,
+            "model_version": self.model_version_number,
             "serving": self.serving,
             "serving_label": self.serving_label,
             "positive_drivers": self.positive_drivers,

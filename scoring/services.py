@@ -330,7 +330,7 @@ def training_summary(*, version: ModelVersion) -> dict[str, Any]:
 
     return {
         "tenant": version.tenant.slug,
-        "model_version": version.pk,
+        "model_version": version.number,
         "trained": bool(version.metrics),
         "promoted": version.promoted,
         "serving": version.serving,

@@ -30,7 +30,7 @@ def score_deals(tenant_id: int, deal_ids: list[int] | None = None, trigger: str 
 
     if model_version_active() is None:
         version = model_train()
-        return {"trained": True, "model_version": version.pk, "serving": version.serving}
+        return {"trained": True, "model_version": version.number, "serving": version.serving}
     if deal_ids is None:
         # The pass is this transaction's only work, so a large tenant's runs in chunks.
         batch = deal_scores_refresh_chunked(trigger=trigger)
@@ -39,7 +39,7 @@ def score_deals(tenant_id: int, deal_ids: list[int] | None = None, trigger: str 
     return {
         "scored": batch.scored,
         "removed": batch.removed,
-        "model_version": batch.version.pk if batch.version else None,
+        "model_version": batch.version.number if batch.version else None,
     }
 
 

@@ -32,7 +32,7 @@ def test_an_open_deal_has_a_score_with_drivers_and_model_version(client_a, tenan
         current = CurrentScore.objects.get(deal=open_deal)
         active = ModelVersion.objects.get(is_active=True)
     assert body["win_probability"] == round(current.probability, 4)
-    assert (body["band"], body["model_version"]) == (current.band, active.pk)
+    assert (body["band"], body["model_version"]) == (current.band, active.number)
     assert body["positive_drivers"] or body["negative_drivers"]
 
 
@@ -66,9 +66,32 @@ def test_models_lists_versions_with_backtest_metrics_and_which_serves(client_a, 
     body = client_a.get("/api/v1/models").json()
     with tenant_context(tenant_a):
         active = ModelVersion.objects.get(is_active=True)
-    assert body["serving"]["version_id"] == active.pk
-    assert [version["version_id"] for version in body["results"]] == [active.pk]
+    assert body["serving"]["version_number"] == active.number
+    assert [version["version_number"] for version in body["results"]] == [active.number]
     assert "brier" in body["results"][0]["backtest"]
+
+
+def test_versions_are_named_by_the_tenants_own_number_not_a_global_id(client_a, tenant_a, tenant_b):
+    """Global version ids would tell one tenant how many models the others trained."""
+    with tenant_context(tenant_b):
+        for _ in range(3):
+            ModelVersion.objects.create(serving="base_rate")
+    with tenant_context(tenant_a):
+        deals_seed()
+        model_train(min_won=50, min_lost=50, rescore=False)
+        deal_scores_refresh(trigger="test", as_of=ANCHOR)
+        active = ModelVersion.objects.get(is_active=True)
+        deal = Deal.objects.filter(status="open").first()
+    assert (active.number, active.pk > 3) == (1, True)
+
+    score = client_a.get(f"/api/v1/deals/{deal.pk}/score").json()
+    history = client_a.get(f"/api/v1/deals/{deal.pk}/scores").json()["results"]
+    models = client_a.get("/api/v1/models").json()
+
+    assert score["model_version"] == 1
+    assert [item["model_version"] for item in history] == [1]
+    assert models["serving"]["version_number"] == 1
+    assert "version_id" not in models["serving"]
 
 
 def test_before_any_training_models_says_nothing_serves(client_a):

@@ -47,7 +47,9 @@ class CurrentScoreSerializer(serializers.Serializer):
     win_probability = serializers.FloatField(help_text="Probability the deal is won, 0–1.")
     band = serializers.ChoiceField(choices=Band.choices, help_text="Risk band by win probability.")
     scored_at = serializers.DateTimeField(help_text="When it was scored.")
-    model_version = serializers.IntegerField(help_text="The model version that scored it (GET /models).")
+    model_version = serializers.IntegerField(
+        help_text="The tenant's number of the model version that scored it (v3 on pages; GET /models)."
+    )
     serving = serializers.ChoiceField(choices=Serving.choices, help_text="What produced the score.")
     serving_label = serializers.CharField(help_text="The same, in words.")
     positive_drivers = DriverSerializer(many=True, help_text="Up to three reasons it may win.")
@@ -62,7 +64,9 @@ class ScoreHistoryItemSerializer(serializers.Serializer):
     win_probability = serializers.FloatField(help_text="Probability the deal is won, 0–1.")
     band = serializers.ChoiceField(choices=Band.choices, help_text="Risk band.")
     scored_at = serializers.DateTimeField(help_text="When.")
-    model_version = serializers.IntegerField(help_text="The model version that scored it.")
+    model_version = serializers.IntegerField(
+        help_text="The tenant's number of the model version that scored it."
+    )
     trigger = serializers.CharField(help_text="What caused the scoring (batch, import, edit, …).")
     drivers = DriverSerializer(many=True, help_text="Top positive then negative contributions.")
 
@@ -79,8 +83,8 @@ class ScoreHistoryQuerySerializer(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.Serializer):
-    version_id = serializers.IntegerField(
-        allow_null=True, help_text="The version's id; null before training."
+    version_number = serializers.IntegerField(
+        allow_null=True, help_text="The tenant's number of the version (v3 on pages); null before training."
     )
     serving = serializers.ChoiceField(choices=Serving.choices, help_text="What this version scores with.")
     label = serializers.CharField(help_text="The same, in words.")
@@ -184,8 +188,7 @@ class DealScoreHistoryView(BodyLimitMixin, GenericAPIView):
                         "win_probability": round(score.probability, 4),
                         "band": score.band,
                         "scored_at": score.scored_at.isoformat(),
-                        "model_version": score.model_version_id,
-                        "model_version_number": score.model_version.number,
+                        "model_version": score.model_version.number,
                         "trigger": score.trigger,
                         "drivers": score.drivers,
                     }

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from deals.models import Deal, DealStatus
 from scoring.management.commands.score_deals import CSV_COLUMNS
+from scoring.models import ModelVersion
 from scoring.tests.factories import deals_seed
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -37,8 +38,7 @@ def test_train_models_prints_promotion_serving_backtest_and_baselines_as_json(
     call_command("train_models", "--tenant", "acme", "--json", stdout=out)
 
     summary = json.loads(out.getvalue())
-    assert summary["promoted"] is True
-    assert summary["serving"] == "model"
+    assert (summary["promoted"], summary["model_version"]) == (True, 1)
     for metrics in (
         summary["backtest"],
         summary["baselines"]["base_rate"],
@@ -54,8 +54,10 @@ def test_train_models_refuses_an_unknown_tenant(db: None) -> None:
 
 
 def test_score_deals_writes_crm_ids_scores_bands_versions_and_drivers(
-    commands_tenant: Tenant, tmp_path: Path
+    commands_tenant: Tenant, tenant_b: Tenant, tmp_path: Path
 ) -> None:
+    with tenant_context(tenant_b):  # another tenant's versions do not shift this tenant's number
+        ModelVersion.objects.create(serving="base_rate")
     call_command("train_models", "--tenant", "acme", stdout=StringIO())
     target = tmp_path / "scores.csv"
 
@@ -66,6 +68,7 @@ def test_score_deals_writes_crm_ids_scores_bands_versions_and_drivers(
     assert len(rows) == 40
     assert all(0 < float(row["win_probability"]) < 1 for row in rows)
     assert {row["model"] for row in rows} == {"model"}
+    assert {row["model_version"] for row in rows} == {"1"}
     assert any("Partner lead source: −" in row["top_negative_drivers"] for row in rows)
     assert "'=HYPERLINK(1)" in {row["deal_id"] for row in rows}
 

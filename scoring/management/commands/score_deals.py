@@ -37,7 +37,7 @@ def scores_csv_rows(batch: ScoringBatch) -> list[list[Any]]:
     positive, negative = batch.drivers.text_halves()
     frame = batch.frame
     return [
-        [crm_id, f"{probability:.4f}", band, batch.version.pk, batch.version.serving, up, down]
+        [crm_id, f"{probability:.4f}", band, batch.version.number, batch.version.serving, up, down]
         for crm_id, probability, band, up, down in zip(
             frame["crm_id"], frame["probability"], frame["band"], positive, negative, strict=True
         )
