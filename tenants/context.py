@@ -62,13 +62,14 @@ def tenant_context(tenant: Tenant | int, *, user_id: int | None = None) -> Itera
             _set_db_setting("app.tenant_id", str(tenant_id))
             if user_id is not None:
                 _set_db_setting("app.user_id", str(user_id))
-            try:
-                yield
-            finally:
-                # SET LOCAL lasts until the outer transaction ends; restore it explicitly so a
-                # nested or following block in the same transaction does not inherit it.
-                if not connection.needs_rollback:
-                    _set_db_setting("app.tenant_id", "" if previous is None else str(previous))
+            yield
+            # SET LOCAL lasts until the outer transaction ends; restore it explicitly so a
+            # nested or following block in the same transaction does not inherit it. A block
+            # that raised needs nothing: its savepoint or transaction rolls back, setting
+            # included, and a statement here would replace its error with "current
+            # transaction is aborted".
+            if not connection.needs_rollback:
+                _set_db_setting("app.tenant_id", "" if previous is None else str(previous))
     finally:
         _current_tenant_id.reset(token)
 
@@ -78,8 +79,7 @@ def user_context(user_id: int) -> Iterator[None]:
     """Let RLS show ``user_id``'s memberships (used before the tenant is known)."""
     with transaction.atomic():
         _set_db_setting("app.user_id", str(user_id))
-        try:
-            yield
-        finally:
-            if not connection.needs_rollback:
-                _set_db_setting("app.user_id", "")
+        yield
+        # As in tenant_context: restored on the way out, left to the rollback after an error.
+        if not connection.needs_rollback:
+            _set_db_setting("app.user_id", "")

@@ -7,13 +7,17 @@ The chunks run on their own threads and connections, so these tests commit their
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from django.db import OperationalError, connection, transaction
 
 from deals.models import Deal, DealStatus
-from scoring import services
+from scoring import selectors, services
 from scoring.drivers import DriverTable
 from scoring.models import CurrentScore, DealScore
 from scoring.services import ScoringBatch, deal_scores_refresh, deal_scores_refresh_chunked, model_train
@@ -136,6 +140,73 @@ def test_another_tenants_scores_are_left_alone(trained: Tenant, tenant_b: Tenant
     assert _current(tenant_b) == theirs
     with tenant_context(tenant_b):
         assert not DealScore.objects.filter(trigger="chunked").exists()
+
+
+def _until(found: Callable[[], Any], *, seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (value := found()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return value
+
+
+def _blocked_by_us() -> int | None:
+    """A backend waiting on a lock that this connection holds, if any."""
+    with connection.cursor() as cursor:
+        # Activity is read once per transaction unless its snapshot is cleared.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def test_a_failed_range_leaves_the_others_committed_and_a_rerun_completes(trained: Tenant) -> None:
+    _one_transaction(trained)
+    before = _current(trained)
+    with tenant_context(trained):
+        _, ranges = selectors.open_deal_ranges(parts=CHUNKS)
+    last_after = ranges[-1][0]
+    ids = _open_ids(trained)
+    done_first = [deal_id for deal_id in ids if deal_id <= last_after]
+    day = ANCHOR + dt.timedelta(days=1)
+    failure: list[BaseException] = []
+
+    def daily_pass() -> None:
+        try:
+            _chunked(trained, as_of=day, trigger="daily")
+        except BaseException as error:  # handed to the test's thread
+            failure.append(error)
+        finally:
+            connection.close()
+
+    # Another writer holds the last range's last current score; that range's write waits for
+    # it while the others commit, and is then cancelled, as an operator or a timeout would.
+    with tenant_context(trained), transaction.atomic():
+        list(CurrentScore.objects.select_for_update().filter(deal_id=ids[-1]))
+        worker = threading.Thread(target=daily_pass)
+        worker.start()
+        waiter = _until(_blocked_by_us)
+        _until(lambda: DealScore.objects.filter(trigger="daily").count() == len(done_first))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_cancel_backend(%s)", [waiter])
+        worker.join(60)
+
+    assert not worker.is_alive()
+    [error] = failure
+    assert isinstance(error, OperationalError) and "cancel" in str(error)
+    after = _current(trained)
+    assert [deal_id for deal_id in ids if after[deal_id][0] != before[deal_id][0]] == done_first
+    assert {deal_id: after[deal_id] for deal_id in ids if deal_id > last_after} == {
+        deal_id: before[deal_id] for deal_id in ids if deal_id > last_after
+    }
+
+    rerun = _chunked(trained, as_of=day, trigger="rerun")
+
+    assert rerun.written == len(ids) - len(done_first)
+    assert _one_transaction(trained, as_of=day).written == 0
 
 
 def test_a_small_tenant_gets_the_one_transaction_pass(trained: Tenant) -> None:

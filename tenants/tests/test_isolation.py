@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 
 from deals.models import Deal
-from tenants.context import NoTenantError, tenant_context
+from tenants.context import NoTenantError, tenant_context, user_context
 from tenants.models import Tenant
 from tenants.rls import tenant_owned_models
 
@@ -102,6 +102,28 @@ def test_leaving_a_tenant_context_clears_the_database_setting(two_tenants_with_d
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('app.tenant_id', true)")
         assert cursor.fetchone()[0] in (None, "")
+
+
+def _setting(name: str) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [name])
+        return cursor.fetchone()[0]
+
+
+def test_a_database_error_in_a_tenant_context_is_raised_as_itself(tenant_a, tenant_b):
+    """Not as "current transaction is aborted" from restoring the setting afterwards."""
+    with tenant_context(tenant_a):
+        with (
+            pytest.raises(DataError, match="division by zero"),
+            tenant_context(tenant_b),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT 1 / 0")
+        # The failed block's savepoint rolled back, and with it the block's tenant setting.
+        assert _setting("app.tenant_id") == str(tenant_a.pk)
+    with pytest.raises(DataError, match="division by zero"), user_context(7), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 / 0")
+    assert _setting("app.user_id") in (None, "")
 
 
 def test_every_tenant_owned_table_has_forced_row_level_security(db):
