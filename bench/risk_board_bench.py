@@ -137,7 +137,6 @@ def main() -> None:
     from tenants.services import membership_grant, tenant_create, user_ensure
     from web.forms import RiskBoardFilterForm
     from web.selectors import risk_board_page
-    from web.views.risk_board import tenant_today
 
     settings.STORAGES = {
         **settings.STORAGES,
@@ -177,7 +176,7 @@ def main() -> None:
         timings.sort()
         with tenant_context(tenant):
             query = QueryDict(url.partition("?")[2])
-            board = risk_board_page(filters=RiskBoardFilterForm(query).filters(), today=tenant_today(tenant))
+            board = risk_board_page(filters=RiskBoardFilterForm(query).filters(), today=tenant.today())
         results.append(
             {
                 "view": label,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,7 +24,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 
 from deals.importing import (
     CanonicalSource,
@@ -65,11 +63,6 @@ class UpsertResult:
 
 def _active_tenant() -> Tenant:
     return Tenant.objects.get(pk=require_tenant_id())
-
-
-def tenant_today(tenant: Tenant) -> dt.date:
-    """Today's date in the tenant's time zone (stage moves are dated with it)."""
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(tenant.timezone))
 
 
 def _spec(mapping: str | Mapping[str, Any] | MappingSpec) -> MappingSpec:
@@ -121,7 +114,7 @@ def _run(
                     source,
                     context=_context(tenant, spec, source),
                     tenant_id=tenant.pk,
-                    today=tenant_today(tenant),
+                    today=tenant.today(),
                     change_source=reason,
                 )
             finally:
@@ -336,7 +329,7 @@ def _save(
 ) -> Deal:
     """Write ``values`` onto ``deal``, record a stage move, and announce it on commit."""
     created = deal.pk is None
-    today = tenant_today(tenant)
+    today = tenant.today()
     stage_changed = not created and previous_stage != values["stage"]
     if stage_changed and not entered_given:
         values["stage_entered_date"] = today

@@ -24,7 +24,7 @@ from django.conf import settings
 
 from insights import briefing_selectors, concentration, focus, forecast, seasonality, selectors, velocity
 from insights.cube import OVERALL
-from insights.periods import Period, PeriodKind, add_months, period_containing, tenant_today
+from insights.periods import Period, PeriodKind, add_months, period_containing
 from insights.segments import clean_number
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -262,12 +262,12 @@ def format_money(value: float | None, currency: str = "USD") -> str:
 
 
 def _default_as_of(tenant: Tenant, as_of: dt.date | None) -> dt.date:
-    return as_of or tenant_today(timezone=tenant.timezone)
+    return as_of or tenant.today()
 
 
 def _live_scores(*, tenant: Tenant, as_of: dt.date, use_scores: bool | None) -> Mapping[int, float] | None:
     """Current scores when forecasting from today (scores describe deals as they are now)."""
-    if use_scores is False or (use_scores is None and as_of < tenant_today(timezone=tenant.timezone)):
+    if use_scores is False or (use_scores is None and as_of < tenant.today()):
         return None
     from scoring.selectors import pipeline_probabilities
 

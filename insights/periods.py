@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import zoneinfo
 from dataclasses import dataclass, replace
 
 
@@ -176,11 +175,6 @@ def periods_compared(
         previous, year_ago = current.previous(), current.year_ago()
     baseline = previous if compare == Compare.PREVIOUS else year_ago
     return ComparedPeriods(current=current, baseline=baseline, previous=previous, year_ago=year_ago)
-
-
-def tenant_today(*, timezone: str) -> dt.date:
-    """Today's date in the tenant's time zone (the default ``as_of``)."""
-    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
 
 
 def month_start(day: dt.date) -> dt.date:

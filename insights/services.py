@@ -26,7 +26,6 @@ from insights.periods import (
     add_months,
     month_start,
     periods_compared,
-    tenant_today,
 )
 from insights.segments import clean_number
 from tenants.context import require_tenant_id, tenant_context
@@ -130,7 +129,7 @@ def _diagnosis(
     min_sample: int,
     pipeline_probabilities: Mapping[int, float] | None,
 ) -> dict[str, Any]:
-    today = tenant_today(timezone=tenant.timezone)
+    today = tenant.today()
     day = as_of or today
     compared = periods_compared(
         as_of=day,

@@ -10,7 +10,7 @@ import datetime as dt
 
 from celery import shared_task
 
-from insights.periods import add_months, month_start, tenant_today
+from insights.periods import add_months, month_start
 from insights.services import segment_metrics_refresh
 from tenants.models import Tenant
 from tenants.tasks import TenantTask
@@ -24,7 +24,7 @@ def segment_metrics_refresh_task(tenant_id: int, month: str | None = None) -> in
     """
     if month is None:
         tenant = Tenant.objects.get(pk=tenant_id)
-        day = add_months(month_start(tenant_today(timezone=tenant.timezone)), -1)
+        day = add_months(month_start(tenant.today()), -1)
     else:
         day = dt.date.fromisoformat(month)
     return segment_metrics_refresh(month=day)

@@ -31,7 +31,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from insights.periods import tenant_today
 from insights.selectors import TYPICAL_LOOKBACK_DAYS, typical_stage_days, winning_cycle_days
 from scoring import selectors
 from scoring.backtest import NO_DATA, TrainingOutcome, training_run
@@ -427,7 +426,7 @@ def deal_scores_refresh(
                 frame=deals[["deal_id", "crm_id"]].assign(probability=np.nan, band=""),
                 drivers=None,
             )
-        today = as_of or tenant_today(timezone=tenant.timezone)
+        today = as_of or tenant.today()
         probability, bands, drivers = _deals_score(
             deals, model=model, version=version, tenant=tenant, today=today, watch=watch
         )
@@ -508,7 +507,7 @@ def deal_scores_refresh_chunked(
     if count < min_deals or len(ranges) < 2 or model is None or version is None:
         return deal_scores_refresh(trigger=trigger, as_of=as_of)
     watch.lap("plan")
-    today = as_of or tenant_today(timezone=tenant.timezone)
+    today = as_of or tenant.today()
     scored_at = timezone.now()
     exchange = _RankExchange(parties=len(ranges))
     with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="scoring-chunk") as pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -54,6 +55,11 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def today(self) -> dt.date:
+        """Today's date in the tenant's time zone: the default ``as_of`` of every insight and
+        score, and the date stage moves are recorded on."""
+        return dt.datetime.now(zoneinfo.ZoneInfo(self.timezone)).date()
 
 
 class TenantQuerySet(models.QuerySet):

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from api.views.base import BodyLimitMixin, query_params_validate
 from insights import selectors as insight_selectors
-from insights.periods import Compare, PeriodKind, periods_compared, tenant_today
+from insights.periods import Compare, PeriodKind, periods_compared
 from insights.services import diagnose
 
 # Dates outside this window are refused (400) rather than fed to period arithmetic.
@@ -214,7 +214,7 @@ class SegmentListView(BodyLimitMixin, APIView):
     def get(self, request: Request) -> Response:
         params = query_params_validate(SegmentQuerySerializer, request)
         tenant = request._request.tenant  # type: ignore[attr-defined]
-        as_of = params.get("as_of") or tenant_today(timezone=tenant.timezone)
+        as_of = params.get("as_of") or tenant.today()
         current = periods_compared(
             as_of=as_of,
             kind=params["period"],

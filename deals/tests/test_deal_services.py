@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from deals.models import Deal, DealStageChange, Rep
-from deals.services import deal_create, deal_update, tenant_today
+from deals.services import deal_create, deal_update
 from deals.signals import deal_saved, deals_changed
 
 
@@ -74,7 +74,7 @@ def test_deal_create_refuses_a_won_deal_without_a_closed_date(in_tenant_a):
 def test_a_stage_change_records_a_move_dated_today(open_deal, tenant_a):
     deal_update(deal=open_deal, stage="Proposal")
     move = DealStageChange.objects.get()
-    today = tenant_today(tenant_a)
+    today = tenant_a.today()
     assert (move.from_stage, move.to_stage, move.changed_on, move.source) == (
         "Demo",
         "Proposal",
@@ -153,4 +153,4 @@ def test_a_name_change_is_saved_but_not_announced_for_rescoring(
 
 def test_a_stage_change_with_an_empty_stage_entered_date_is_dated_today(open_deal, tenant_a):
     deal_update(deal=open_deal, stage="Proposal", stage_entered_date=None)
-    assert Deal.objects.get().stage_entered_date == tenant_today(tenant_a)
+    assert Deal.objects.get().stage_entered_date == tenant_a.today()

@@ -10,7 +10,7 @@ import pytest
 from deals import importing
 from deals.models import Deal, DealStageChange, ImportStatus
 from deals.selectors import tenant_data_checksum
-from deals.services import deals_import_file, tenant_today
+from deals.services import deals_import_file
 from deals.signals import deals_changed
 from deals.tests.conftest import STANDARD_HEADER, standard_csv, won_row
 from tenants.models import Tenant
@@ -210,8 +210,8 @@ def test_a_stage_move_without_a_stage_entered_column_is_dated_today(import_text,
     import_text(standard_csv(won_row("D1", closed_date="", outcome="", deal_stage="Demo")))
     import_text(standard_csv(won_row("D1", closed_date="", outcome="", deal_stage="Proposal")))
     move = DealStageChange.objects.get()
-    assert (move.from_stage, move.to_stage, move.changed_on) == ("Demo", "Proposal", tenant_today(tenant_a))
-    assert Deal.objects.get().stage_entered_date == tenant_today(tenant_a)
+    assert (move.from_stage, move.to_stage, move.changed_on) == ("Demo", "Proposal", tenant_a.today())
+    assert Deal.objects.get().stage_entered_date == tenant_a.today()
 
 
 def test_a_stage_move_takes_its_date_from_the_stage_entered_column(import_text):

@@ -10,7 +10,6 @@ from web.figures import forecast_svg, lorenz_svg
 from web.forms import BriefingForm
 from web.rendering import render_page
 from web.templatetags.web import currency_symbol
-from web.views.risk_board import tenant_today
 
 FOCUS_SHOWN = 5
 
@@ -19,7 +18,7 @@ FOCUS_SHOWN = 5
 def briefing(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     choices = BriefingForm(request.GET).values()
-    today = tenant_today(tenant)
+    today = tenant.today()
     quota = float(choices["quota"]) if choices["quota"] is not None else None
     document = briefing_document(tenant=tenant, as_of=choices["as_of"], quota=quota)
     focus = document["focus"]

@@ -14,14 +14,13 @@ from web.decorators import tenant_required
 from web.figures import score_history_svg
 from web.rendering import render_page
 from web.selectors import deal_stage_timeline, typical_stage_days
-from web.views.risk_board import tenant_today
 
 
 @tenant_required
 def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The scoped manager makes another tenant's deal id a plain 404.
     deal = get_object_or_404(Deal.objects.select_related("rep"), pk=pk)
-    today = tenant_today(request.tenant)  # type: ignore[attr-defined]
+    today = request.tenant.today()  # type: ignore[attr-defined]
     typical = typical_stage_days(today=today)
     timeline = deal_stage_timeline(deal=deal, today=today, typical_days=typical)
     longest = max([span.days or 0 for span in timeline] + [span.typical_days or 0 for span in timeline] + [1])

@@ -13,7 +13,6 @@ from web.figures import mix_rate_waterfall_svg, monthly_trend_svg, pooled_rate
 from web.forms import DiagnosisForm
 from web.rendering import render_page
 from web.selectors import win_rate_by_month
-from web.views.risk_board import tenant_today
 
 TREND_MONTHS = 24
 
@@ -30,7 +29,7 @@ def current_pipeline_scores() -> dict[int, float] | None:
 def diagnosis(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
     choices = DiagnosisForm(request.GET).values()
-    today = tenant_today(tenant)
+    today = tenant.today()
     as_of: dt.date = choices["as_of"] or today
     document = diagnose(
         tenant=tenant,

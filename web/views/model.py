@@ -13,7 +13,6 @@ from scoring.selectors import model_version_list, score_audit, serving_model_des
 from web.decorators import tenant_required
 from web.figures import reliability_svg
 from web.rendering import render_page
-from web.views.risk_board import tenant_today
 
 AUDIT_LOOKBACK_DAYS = 365
 BASELINE_LABELS = {"base_rate": "Base rate (baseline)", "segment_prior": "Segment priors (baseline)"}
@@ -42,7 +41,7 @@ def _reliability(metrics: dict[str, Any], *, chart_id: str, title: str) -> SafeS
 @tenant_required
 def model(request: HttpRequest) -> HttpResponse:
     described = serving_model_describe()
-    today = tenant_today(request.tenant)  # type: ignore[attr-defined]
+    today = request.tenant.today()  # type: ignore[attr-defined]
     audit = score_audit(since=today - dt.timedelta(days=AUDIT_LOOKBACK_DAYS))
     latest_audit = next((entry for entry in audit if entry.get("n")), None)
     context = {

@@ -15,7 +15,6 @@ from web.figures import monthly_trend_svg, rep_interval_svg
 from web.forms import DiagnosisForm
 from web.rendering import render_page
 from web.selectors import win_rate_by_month
-from web.views.risk_board import tenant_today
 
 REP_TREND_MONTHS = 12
 
@@ -23,7 +22,7 @@ REP_TREND_MONTHS = 12
 def _document(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any], dt.date]:
     tenant = request.tenant  # type: ignore[attr-defined]
     choices = DiagnosisForm(request.GET).values()
-    today = tenant_today(tenant)
+    today = tenant.today()
     as_of = choices["as_of"] or today
     document = diagnose(
         tenant=tenant,

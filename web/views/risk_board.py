@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 
-from insights import periods as insight_periods
-from tenants.models import Tenant
 from web.decorators import tenant_required
 from web.forms import RiskBoardFilterForm
 from web.rendering import render_page
@@ -17,11 +14,6 @@ from web.selectors import (
     open_deal_filter_options,
     risk_board_page,
 )
-
-
-def tenant_today(tenant: Tenant) -> dt.date:
-    """Today's date in the tenant's time zone (ages and stage times count from it)."""
-    return insight_periods.tenant_today(timezone=tenant.timezone)
 
 
 @dataclass(frozen=True)
@@ -58,7 +50,7 @@ def sort_header(label: str, column: str, current: str, *, numeric: bool = False)
 @tenant_required
 def risk_board(request: HttpRequest) -> HttpResponse:
     filters = RiskBoardFilterForm(request.GET).filters()
-    board = risk_board_page(filters=filters, today=tenant_today(request.tenant))  # type: ignore[attr-defined]
+    board = risk_board_page(filters=filters, today=request.tenant.today())  # type: ignore[attr-defined]
     current = board.filters.sort
     headers = {
         "risk": sort_header("Win prob.", "risk", current, numeric=True),

@@ -16,7 +16,6 @@ from web.figures import segment_history_svg, segment_interval_svg
 from web.forms import SegmentsForm
 from web.rendering import render_page
 from web.selectors import segment_heatmap, segment_history
-from web.views.risk_board import tenant_today
 
 # Rep pairs would be a wall of tiny cells; reps have their own page.
 HEATMAP_DIMENSIONS = [key for key in DIMENSIONS if key != "rep"]
@@ -26,7 +25,7 @@ HISTORY_MONTHS = 24
 @tenant_required
 def segments(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant  # type: ignore[attr-defined]
-    today = tenant_today(tenant)
+    today = tenant.today()
     choices = SegmentsForm(request.GET).values(
         dimensions=HEATMAP_DIMENSIONS, default_rows="lead_source", default_columns="region"
     )

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from insights.periods import tenant_today
 from scoring.services import REPLAY_DAYS, REPLAY_EVERY_DAYS, scores_replay
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -40,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"No tenant with slug {options['tenant']!r}.")
         if options["days"] < 1 or options["every_days"] < 1:
             raise CommandError("--days and --every-days must be at least 1.")
-        until = tenant_today(timezone=tenant.timezone)
+        until = tenant.today()
         start = until - dt.timedelta(days=options["days"])
         with tenant_context(tenant):
             replay = scores_replay(trained_before=start, until=until, every_days=options["every_days"])
