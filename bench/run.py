@@ -142,13 +142,30 @@ _BENCH_SETUP = ("bench_load", "VACUUM", "ANALYZE ", "bench_pushed", 'DELETE FROM
 
 def bench_main_profiled(module_name: str, argv: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """:func:`bench_main` with every statement's time recorded; the statements that cost most
-    (:func:`common.statement_profile`), the benches' own loading and resets left out."""
+    (:func:`common.statement_profile`), the benches' own loading and resets left out.
+
+    Statements on connections opened meanwhile (the chunked scoring pass's threads) count too,
+    so a statement's total is summed over connections that may have run side by side.
+    """
     from django.db import connection
+    from django.db.backends.signals import connection_created
     from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as captured:
-        result, _ = bench_main(module_name, argv)
-    return result, statement_profile(captured.captured_queries, skip=_BENCH_SETUP)
+    opened: list[Any] = []
+
+    def record(sender: Any, connection: Any, **kwargs: Any) -> None:
+        connection.force_debug_cursor = True
+        opened.append(connection)
+
+    connection_created.connect(record)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            result, _ = bench_main(module_name, argv)
+    finally:
+        connection_created.disconnect(record)
+    others = {id(wrapper): wrapper for wrapper in opened if wrapper is not connection}.values()
+    queries = [*captured.captured_queries, *(query for wrapper in others for query in wrapper.queries_log)]
+    return result, statement_profile(queries, skip=_BENCH_SETUP)
 
 
 def _seconds(value: float) -> str:
@@ -555,7 +572,8 @@ def run_section(record: dict[str, Any]) -> str:
             lines += [
                 "",
                 f"{name}: the statements that took longest over the whole bench script (every timed "
-                "run, plus any setup statement of the script itself):",
+                "run, plus any setup statement of the script itself; summed over connections, which "
+                "the chunked scoring pass runs side by side):",
                 "",
             ]
             lines += [
