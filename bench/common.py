@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,9 @@ class Machine:
     postgresql: str = ""
     postgresql_settings: dict[str, str] = field(default_factory=dict)
     commit: str = ""
+    # Seconds for CALIBRATION_ADDITIONS additions in a Python loop (python_speed_s): how fast
+    # one core runs the interpreter. Machines of the same kind differ by 3× and more here.
+    python_loop_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,12 +82,28 @@ class Machine:
             "postgresql": self.postgresql,
             "postgresql_settings": self.postgresql_settings,
             "commit": self.commit,
+            "python_loop_s": self.python_loop_s,
         }
 
 
 def load_average() -> tuple[float, float, float]:
     one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
     return float(one), float(five), float(fifteen)
+
+
+CALIBRATION_ADDITIONS = 10_000_000
+
+
+def python_speed_s() -> float:
+    """The best of three timings of CALIBRATION_ADDITIONS additions in a plain loop (seconds)."""
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(CALIBRATION_ADDITIONS):
+            total += number
+        timings.append(time.perf_counter() - started)
+    return round(min(timings), 2)
 
 
 def machine_describe(*, postgresql_url: str | None = None) -> Machine:
@@ -122,6 +142,7 @@ def machine_describe(*, postgresql_url: str | None = None) -> Machine:
         postgresql=version,
         postgresql_settings=settings,
         commit=commit,
+        python_loop_s=python_speed_s(),
     )
 
 

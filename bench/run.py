@@ -495,6 +495,8 @@ def run_section(record: dict[str, Any]) -> str:
         f"{machine['os']} |",
         f"| PostgreSQL | {machine['postgresql']} ({pg_settings}) |",
         f"| Python, commit | {machine['python']}, `{machine['commit']}` |",
+        f"| Python speed | {machine.get('python_loop_s', 0):.2f} s for 10 million additions in a loop "
+        "(best of 3; single-deal rescoring and diagnose's Python part scale with it) |",
         f"| Load average (1 min) | {load['start']:.1f} at the start, mean {load['mean']:.1f}, "
         f"max {load['max']:.1f} during the run (other jobs shared the machine) |",
         f"| Wall time | {record['wall_s'] / 60:.1f} min "
