@@ -63,6 +63,8 @@ _DEAL_COLUMNS = {
     "stage_moves": "int64",
 }
 _DEAL_DATES = ["created_date", "closed_date", "stage_entered_date"]
+# The type of every date column of a frame read here.
+DATE_DTYPE = "datetime64[us]"
 
 # Deal ids (after, through]: None leaves that side open.
 IdRange = tuple[int | None, int | None]
@@ -111,7 +113,10 @@ def _read_frame(
         if ids is not None and len(ids) < COPY_READ_THRESHOLD:
             cursor.execute(sql, params)
             names = [column.name for column in cursor.description]
-            frame = pd.DataFrame(cursor.fetchall(), columns=names)
+            rows = cursor.fetchall()
+            if rows:
+                return _frame_of_rows(rows, names, dtypes=dtypes, dates=dates)
+            frame = pd.DataFrame(rows, columns=names)
         else:
             # COPY takes no bind parameters: render the (integer-only) parameters client-side.
             statement = cursor.mogrify(sql, params)
@@ -133,13 +138,36 @@ def _read_frame(
     if frame.empty:
         frame = pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
     for name in dates:
-        frame[name] = pd.to_datetime(frame[name])
+        # One unit whatever the values (pandas infers seconds for an all-empty column).
+        frame[name] = pd.to_datetime(frame[name]).astype(DATE_DTYPE)
     for name, kind in dtypes.items():
         if kind == "string":
             frame[name] = frame[name].fillna("").astype(str)
         else:
             frame[name] = frame[name].astype(kind)
     return frame
+
+
+def _frame_of_rows(
+    rows: Sequence[tuple[Any, ...]], names: Sequence[str], *, dtypes: dict[str, str], dates: list[str]
+) -> pd.DataFrame:
+    """Fetched rows as the frame :func:`_read_frame`'s COPY path gives, each column built once
+    at its type. (Building a frame and then converting it column by column cost a single-deal
+    rescoring more than its query: about 8 of its 40 ms on a slow machine.)"""
+    data: dict[str, Any] = {}
+    for name, values in zip(names, zip(*rows, strict=True), strict=True):
+        kind = dtypes.get(name)
+        if name in dates:
+            data[name] = np.array(values, dtype=DATE_DTYPE)  # None: NaT
+        elif kind == "string":
+            data[name] = np.array(["" if value is None else str(value) for value in values], dtype=object)
+        elif kind == "float64":
+            data[name] = np.array([np.nan if value is None else value for value in values], dtype=kind)
+        elif kind is not None:
+            data[name] = np.array(values, dtype=kind)
+        else:  # a column the caller gave no type: as pandas infers it, like the COPY path
+            data[name] = list(values)
+    return pd.DataFrame(data)
 
 
 def _with_rep_names(frame: pd.DataFrame) -> pd.DataFrame:

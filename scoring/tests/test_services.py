@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from django.db import connection
 from django.db.models import F, FloatField, Sum
 
 from deals.models import Deal, DealStatus
-from scoring import services
+from scoring import selectors, services
 from scoring.model import WinModel
 from scoring.models import Band, CurrentScore, DealScore, ModelVersion, Serving
 from scoring.selectors import (
@@ -406,3 +407,17 @@ def test_model_versions_are_numbered_within_their_tenant(tenant_a: Tenant, tenan
     assert (first.number, second.number, other.number) == (1, 2, 1)
     assert (second.label, other.label) == ("v2", "v1")
     assert other.pk > second.pk
+
+
+def test_a_few_deals_read_row_by_row_are_typed_as_the_copy_read_types_them(in_tenant_a: Tenant) -> None:
+    deals_seed(n_closed=60, n_open=12)
+    ids = _open_ids()
+    # Each kind of missing value: no rep, no stage date, an empty segment.
+    Deal.objects.filter(pk=ids[0]).update(rep=None, stage_entered_date=None, industry="")
+
+    few = selectors.open_deal_frame(deal_ids=ids)  # fetched rows
+    every = selectors.open_deal_frame()  # COPY … TO STDOUT, read as CSV
+
+    pd.testing.assert_frame_equal(few, every)
+    assert (few.loc[0, "rep"], few.loc[0, "industry"]) == ("", "")
+    assert pd.isna(few.loc[0, "stage_entered_date"]) and pd.isna(few.loc[0, "closed_date"])
