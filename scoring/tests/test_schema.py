@@ -1,4 +1,5 @@
-"""The bulk-written score tables carry only the indexes their reads need (write cost per row)."""
+"""The bulk-written score tables carry only the indexes their reads need (write cost per row),
+and the history's ids come in per-connection blocks."""
 
 from __future__ import annotations
 
@@ -39,3 +40,13 @@ def test_current_scores_are_keyed_by_tenant_and_deal_and_ranked_without_a_probab
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'scoring_currentscore'")
         assert cursor.fetchone()[0] == ["fillfactor=60"]
+
+
+def test_history_ids_are_handed_out_a_thousand_at_a_time_per_connection() -> None:
+    # Two chunks of a pass then fill their own primary-key leaves instead of queueing on one.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cache_size FROM pg_sequences WHERE schemaname || '.' || sequencename"
+            " = pg_get_serial_sequence('scoring_dealscore', 'id')"
+        )
+        assert cursor.fetchone() == (1_000,)
