@@ -200,22 +200,53 @@ def open_deal_frame(
     return _with_rep_names(_read_frame(sql, params, dtypes=_DEAL_COLUMNS, dates=_DEAL_DATES))
 
 
-def open_deal_ranges(*, parts: int) -> tuple[int, list[IdRange]]:
-    """The number of open deals, and ``parts`` id ranges holding about as many of them each
-    (fewer ranges when there are fewer deals): the chunks of a parallel scoring pass. The
-    first range is open below and the last above, so together they cover every id."""
+@dataclass(frozen=True)
+class OpenDealPlan:
+    """How a chunked scoring pass splits the tenant's open deals (:func:`open_deal_plan`)."""
+
+    count: int
+    # Contiguous id ranges holding about as many open deals each. The first is open below and
+    # the last above, so together they cover every id: each chunk's write also finds, and
+    # removes, the current scores of deals closed or deleted since, whatever their id.
+    ranges: list[IdRange]
+    # The lowest and highest open deal id when the pass was planned (None: no open deal).
+    lowest: int | None
+    highest: int | None
+
+    def read_range(self, id_range: IdRange) -> IdRange:
+        """The ids a chunk reads its deals from: ``id_range`` with an open end closed at the
+        lowest or highest open id.
+
+        With an open end, the planner counts every other tenant's ids on that side (the
+        bound is on the id, the tenant a filter) and reads the range as a hash join with the
+        stage moves plus a sort spilled to disk: 2.1 s for 500,000 deals on the bench database
+        against 1.1 s bounded, which reads both tables in id order and merges them. A deal
+        opened or created after planning is not read; it is scored by its own event's
+        rescoring, which waits for the pass's lock, as is one committed after a chunk's read.
+        """
+        after, through = id_range
+        if after is None and self.lowest is not None:
+            after = self.lowest - 1
+        if through is None and self.highest is not None:
+            through = self.highest
+        return after, through
+
+
+def open_deal_plan(*, parts: int) -> OpenDealPlan:
+    """The tenant's open deals split into ``parts`` id ranges (fewer when there are fewer
+    deals): the chunks of a parallel scoring pass."""
     fractions = [part / parts for part in range(1, parts)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT count(*), percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY id)
+            SELECT count(*), percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY id), min(id), max(id)
             FROM {_DEAL} WHERE tenant_id = %s AND status = 'open'
             """,
             [fractions, require_tenant_id()],
         )
-        count, cuts = cursor.fetchone()
+        count, cuts, lowest, highest = cursor.fetchone()
     edges: list[int | None] = [None, *sorted(set(cuts or [])), None]
-    return count, list(itertools.pairwise(edges))
+    return OpenDealPlan(count=count, ranges=list(itertools.pairwise(edges)), lowest=lowest, highest=highest)
 
 
 def closed_deal_frame(*, closed_before: dt.date | None = None) -> pd.DataFrame:

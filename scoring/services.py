@@ -502,20 +502,21 @@ def deal_scores_refresh_chunked(
         return deal_scores_refresh(trigger=trigger, as_of=as_of)
     with connection.cursor() as cursor:
         _lock_tenant_scores(cursor, tenant.pk)
-    count, ranges = selectors.open_deal_ranges(parts=workers)
+    plan = selectors.open_deal_plan(parts=workers)
     version, model = selectors.serving_version_active()
-    if count < min_deals or len(ranges) < 2 or model is None or version is None:
+    if plan.count < min_deals or len(plan.ranges) < 2 or model is None or version is None:
         return deal_scores_refresh(trigger=trigger, as_of=as_of)
     watch.lap("plan")
     today = as_of or tenant.today()
     scored_at = timezone.now()
-    exchange = _RankExchange(parties=len(ranges))
-    with ThreadPoolExecutor(max_workers=len(ranges), thread_name_prefix="scoring-chunk") as pool:
+    exchange = _RankExchange(parties=len(plan.ranges))
+    with ThreadPoolExecutor(max_workers=len(plan.ranges), thread_name_prefix="scoring-chunk") as pool:
         futures = [
             pool.submit(
                 _chunk_score,
                 part=part,
                 id_range=id_range,
+                read_range=plan.read_range(id_range),
                 tenant=tenant,
                 version=version,
                 model=model,
@@ -524,7 +525,7 @@ def deal_scores_refresh_chunked(
                 scored_at=scored_at,
                 exchange=exchange,
             )
-            for part, id_range in enumerate(ranges)
+            for part, id_range in enumerate(plan.ranges)
         ]
         wait(futures)
     failures = [future.exception() for future in futures if future.exception() is not None]
@@ -592,6 +593,7 @@ def _chunk_score(
     *,
     part: int,
     id_range: selectors.IdRange,
+    read_range: selectors.IdRange,
     tenant: Tenant,
     version: ModelVersion,
     model: ServingModel,
@@ -609,7 +611,7 @@ def _chunk_score(
     watch = Stopwatch()
     try:
         with tenant_context(tenant), connection.cursor() as cursor:
-            deals = selectors.open_deal_frame(id_range=id_range)
+            deals = selectors.open_deal_frame(id_range=read_range)
             watch.lap("read_deals")
             probability, bands, drivers = _deals_score(
                 deals, model=model, version=version, tenant=tenant, today=today, watch=watch

@@ -167,7 +167,7 @@ def test_a_failed_range_leaves_the_others_committed_and_a_rerun_completes(traine
     _one_transaction(trained)
     before = _current(trained)
     with tenant_context(trained):
-        _, ranges = selectors.open_deal_ranges(parts=CHUNKS)
+        ranges = selectors.open_deal_plan(parts=CHUNKS).ranges
     last_after = ranges[-1][0]
     ids = _open_ids(trained)
     done_first = [deal_id for deal_id in ids if deal_id <= last_after]
@@ -207,6 +207,21 @@ def test_a_failed_range_leaves_the_others_committed_and_a_rerun_completes(traine
 
     assert rerun.written == len(ids) - len(done_first)
     assert _one_transaction(trained, as_of=day).written == 0
+
+
+def test_each_chunk_reads_between_the_lowest_and_highest_open_ids(trained: Tenant) -> None:
+    ids = _open_ids(trained)
+    with tenant_context(trained):
+        plan = selectors.open_deal_plan(parts=CHUNKS)
+        reads = [plan.read_range(id_range) for id_range in plan.ranges]
+        read_ids = [selectors.open_deal_frame(id_range=bounds)["deal_id"].tolist() for bounds in reads]
+
+    assert (plan.count, plan.lowest, plan.highest) == (len(ids), ids[0], ids[-1])
+    # The writes' ranges keep their open ends; the reads close them at the open ids.
+    assert plan.ranges[0][0] is None and plan.ranges[-1][1] is None
+    assert reads[0][0] == ids[0] - 1 and reads[-1][1] == ids[-1]
+    assert [bounds[1] for bounds in reads[:-1]] == [id_range[1] for id_range in plan.ranges[:-1]]
+    assert [deal_id for chunk in read_ids for deal_id in chunk] == ids
 
 
 def test_a_small_tenant_gets_the_one_transaction_pass(trained: Tenant) -> None:
