@@ -241,8 +241,8 @@ class CurrentScore(TenantOwned):
     every unranked one at or below every safe-ranked one, so the board lists riskiest first as
     the risk-ranked deals by rank, then the unranked by probability, then the safe-ranked by
     rank, and safest first the other way round. Only deals entering, leaving or moving within
-    a ranked set update an index. The table is stored at fillfactor 60, so a row's new version
-    fits on its own page (migration 0008).
+    a ranked set update an index. The table is stored at fillfactor 45, so a row's new version
+    fits on its own page (migrations 0008 and 0012).
     """
 
     pk = models.CompositePrimaryKey("tenant", "deal")

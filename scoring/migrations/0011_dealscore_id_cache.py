@@ -5,9 +5,9 @@ call the two ranges' ids interleave, so both backends insert into the same right
 the primary key and wait for each other (``LWLock:BufferContent``). With a cache each backend
 fills its own leaves. On the 1M-deal bench tenant the history insert of a pass that changes
 every score went from 4.9 to 3.8 s on average in scoring_bench.py runs; two harness runs did not
-show it (docs/scoring.md, "History ids in blocks"). The cost: a
-connection that closes leaves up to 999 ids unused, and ids no longer follow insertion order
-across connections (history is read in ``scored_at`` order; the id only breaks ties).
+show it (docs/scoring.md, "History ids in blocks"). The cost: a connection that closes leaves up
+to 999 ids unused, and ids no longer follow insertion order across connections (history is read
+in ``scored_at`` order; the id only breaks ties).
 """
 
 from django.db import migrations

@@ -39,7 +39,7 @@ def test_current_scores_are_keyed_by_tenant_and_deal_and_ranked_without_a_probab
     assert _foreign_keys("scoring_currentscore") == 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'scoring_currentscore'")
-        assert cursor.fetchone()[0] == ["fillfactor=60"]
+        assert cursor.fetchone()[0] == ["fillfactor=45"]
 
 
 def test_history_ids_are_handed_out_a_thousand_at_a_time_per_connection() -> None:

@@ -218,6 +218,38 @@ def test_a_day_later_every_score_changes_and_is_kept(trained_tenant: Tenant, mon
         assert DealScore.objects.get(pk=row.score_id).trigger == "daily"
 
 
+def test_a_day_later_pass_updates_the_unranked_current_scores_in_place(
+    seeded_tenant: Tenant, monkeypatch
+) -> None:
+    # Only the ranked deals' scores are indexed by value, so every other row's new version must
+    # find room on its own page (HOT): the table's fillfactor leaves it (migration 0012). The
+    # rows were inserted in this transaction too, so no old version has been pruned to make room.
+    monkeypatch.setattr(services, "RISK_RANKED", 5)
+    deals_seed(n_closed=0, n_open=600, seed=1, prefix="H")
+    model_train(min_won=SMALL_MINIMUM, min_lost=SMALL_MINIMUM, rescore=False)
+    deal_scores_refresh(trigger="first", as_of=ANCHOR)
+    before = _updates_in_this_transaction("scoring_currentscore")
+
+    batch = deal_scores_refresh(trigger="daily", as_of=ANCHOR + dt.timedelta(days=1))
+
+    after = _updates_in_this_transaction("scoring_currentscore")
+    updated, in_place = after[0] - before[0], after[1] - before[1]
+    assert batch.written == updated == 640
+    # A deal entering, leaving or staying in a ranked set (5 riskiest, 5 safest) updates an index.
+    assert in_place >= updated - 4 * 5, (updated, in_place)
+
+
+def _updates_in_this_transaction(table: str) -> tuple[int, int]:
+    """(rows updated, of which in place) in ``table`` by this transaction so far."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_updated(oid), pg_stat_get_xact_tuples_hot_updated(oid)"
+            " FROM pg_class WHERE oid = %s::regclass",
+            [table],
+        )
+        return cursor.fetchone()
+
+
 @pytest.mark.parametrize("path", ["small", "copy"])
 def test_current_scores_carry_the_amount_scored_so_the_weighted_pipeline_needs_no_deals(
     trained_tenant: Tenant, monkeypatch, path: str
