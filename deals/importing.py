@@ -37,6 +37,7 @@ import pandas as pd
 from django.db import connection
 
 from deals.mapping import CANONICAL_FIELDS, DATE_FIELDS, MappingSpec, normalise_header, normalise_value
+from salesintel.planner import planner_setting
 
 CHUNK_ROWS = 50_000
 MAX_ERRORS = 100
@@ -1475,13 +1476,9 @@ def run_import(
         # Right after a large import the table's statistics are stale (a tenant "has 80 deals"
         # when it has a million); a nested loop planned on that is quadratic. Hash joins are
         # linear whatever the estimates say.
-        cursor.execute(
-            "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)"
-        )
-        nested_loops = cursor.fetchone()[0]
-        cursor.execute(_upsert_sql(present), params)
-        created, updated, moves, deal_ids = cursor.fetchone()
-        cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [nested_loops])
+        with planner_setting(cursor, "enable_nestloop", "off"):
+            cursor.execute(_upsert_sql(present), params)
+            created, updated, moves, deal_ids = cursor.fetchone()
         cursor.execute(f"DROP TABLE pg_temp.{STAGING_TABLE}")
     outcome.created = int(created)
     outcome.updated = int(updated)

@@ -11,11 +11,10 @@ Public reads other apps use:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ from django.db import connection
 
 from deals.models import Deal, DealStageChange, Rep
 from insights.stats import wilson_interval
+from salesintel.planner import planner_setting
 from scoring.backtest import classification_metrics
 from scoring.drivers import DEFAULT_NEXT_ACTIONS, FEATURE_NAMES, driver_text
 from scoring.model import ServingModel
@@ -198,28 +198,17 @@ def open_deal_frame(
     if deal_ids is not None:
         params["ids"] = list(deal_ids)
     sql = _deal_sql(status_condition="d.status = 'open'", with_ids=deal_ids is not None, id_range=id_range)
-    with _sorts_off() if after is not None and through is not None else contextlib.nullcontext():
+    if after is None or through is None:
+        return _with_rep_names(_read_frame(sql, params, dtypes=_DEAL_COLUMNS, dates=_DEAL_DATES))
+    # A bounded id range is read best off the primary key in id order, merged with the stage
+    # moves read in deal order. The planner underestimates the range (it multiplies the range's
+    # share of the whole table by the tenant's share, and a tenant's ids lie together), and after
+    # one ANALYZE or another it read the tenant's deals through another index and sorted them:
+    # for 500,000 deals of the bench database 1.19 and 0.99 s, with a 54 MB sort on disk, against
+    # 0.86 and 0.68 s without (docs/scoring.md, "The chunk's read without a sort").
+    with connection.cursor() as cursor, planner_setting(cursor, "enable_sort", "off"):
         frame = _read_frame(sql, params, dtypes=_DEAL_COLUMNS, dates=_DEAL_DATES)
     return _with_rep_names(frame)
-
-
-@contextlib.contextmanager
-def _sorts_off() -> Iterator[None]:
-    """Plan the statements inside without a sort where any other plan exists (this transaction).
-
-    A bounded id range is read best off the primary key in id order, merged with the stage
-    moves read in deal order. The planner underestimates the range, because it multiplies the
-    range's share of the whole table by the tenant's share, and a tenant's ids lie together.
-    So it sometimes chose, after one ANALYZE or another, to read the tenant's deals through
-    another index and sort them: for 500,000 deals of the bench database 1.19 and 0.99 s,
-    with a 54 MB sort on disk, against 0.86 and 0.68 s without (docs/scoring.md).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_sort = off")
-        try:
-            yield
-        finally:
-            cursor.execute("SET LOCAL enable_sort TO DEFAULT")
 
 
 @dataclass(frozen=True)
