@@ -343,11 +343,20 @@ def area_scoring(settings: Settings) -> tuple[list[Row], dict[str, Any]]:
     reference = float(result["reference_predict_plus_raw_copy"]["total_s"])
     p95 = float(result["single_deal_ms"]["p95"])
     baseline = f"sklearn predict + raw COPY {_seconds(reference)}"
-    passes = (
+    passes = [
         ("batch_first_pass", "first pass (every score and history row inserted)"),
         ("batch_unchanged_rerun", "rerun, nothing changed (no history row written)"),
         ("batch_every_score_changed", "a day later, every score changed (history row per deal)"),
-    )
+    ]
+    steady = result.get("batch_steady_state")
+    if steady:
+        passes.append(
+            (
+                "batch_steady_state",
+                f"the daily pass in steady state: every score changed, after {steady['history_days']} "
+                f"days of history ({steady['history_rows_before']:,} rows)",
+            )
+        )
     rows = [
         Row(
             "scoring",
@@ -549,7 +558,10 @@ def run_section(record: dict[str, Any]) -> str:
             ("first pass", "batch_first_pass"),
             ("unchanged rerun", "batch_unchanged_rerun"),
             ("every-score-changed pass", "batch_every_score_changed"),
+            ("steady-state pass", "batch_steady_state"),
         ):
+            if not scoring.get(key):
+                continue
             steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in scoring[key]["steps_s"].items())
             lines += ["", f"scoring {label} by step: {steps}."]
     imported = record["areas"].get("import", {}).get("result")

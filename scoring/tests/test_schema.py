@@ -23,8 +23,13 @@ def _foreign_keys(table: str) -> int:
         return cursor.fetchone()[0]
 
 
-def test_the_score_history_has_its_primary_key_and_one_tenant_led_index() -> None:
-    assert _indexes("scoring_dealscore") == {"(id)", "(tenant_id, deal_id, scored_at)"}
+def test_the_score_history_has_its_primary_key_and_one_index_led_by_tenant_and_day() -> None:
+    # By day before deal, so a pass appends to its day's stretch of the index instead of
+    # inserting next to each deal's earlier rows (docs/scoring.md, "History indexed by day").
+    assert _indexes("scoring_dealscore") == {
+        "(id)",
+        "(tenant_id, (((scored_at AT TIME ZONE 'UTC'::text))::date), deal_id, scored_at)",
+    }
     assert _foreign_keys("scoring_dealscore") == 0
 
 

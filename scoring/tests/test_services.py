@@ -101,6 +101,37 @@ def test_rescoring_keeps_the_previous_probability(trained_tenant: Tenant) -> Non
     assert [score.trigger for score in deal_score_history(deal=deal)] == ["changed", "test"]
 
 
+def test_a_deals_history_over_many_days_is_read_off_the_day_led_index(trained_tenant: Tenant) -> None:
+    # Forty earlier days of history for every scored deal, as daily passes leave it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO scoring_dealscore
+                (tenant_id, deal_id, model_version_id, probability, band, driver_ids, trigger, scored_at)
+            SELECT c.tenant_id, c.deal_id, c.model_version_id, c.probability, c.band, '{}', 'daily',
+                   c.scored_at - make_interval(days => back)
+            FROM generate_series(1, 40) AS back, scoring_currentscore c
+            """
+        )
+        cursor.execute("ANALYZE scoring_dealscore")
+        # The table is small enough to scan whole; what is checked is that the index serves.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    deal_id = _open_ids()[0]
+
+    plan = DealScore.objects.filter(deal_id=deal_id).order_by("-scored_at", "-id").explain(analyze=True)
+    history = deal_score_history(deal=deal_id)
+
+    # The deal is a condition of the index scan (skipping from day to day), so no other deal's
+    # row is fetched and filtered out.
+    assert "Index Scan using dealscore_tenant_day_deal" in plan
+    assert f"AND (deal_id = {deal_id}))" in plan.split("Index Cond: ")[1].splitlines()[0]
+    assert "Rows Removed by Filter" not in plan
+    assert len(history) == 41
+    assert [score.trigger for score in history] == ["test"] + ["daily"] * 40
+    assert [score.scored_at for score in history] == sorted((s.scored_at for s in history), reverse=True)
+
+
 def test_a_closed_deal_loses_its_current_score_but_keeps_its_history(trained_tenant: Tenant) -> None:
     deal = Deal.objects.filter(status=DealStatus.OPEN).first()
     Deal.objects.filter(pk=deal.pk).update(status=DealStatus.WON, closed_date=ANCHOR)
