@@ -82,7 +82,7 @@ class Deal(TenantOwned):
         ]
         # Each index is justified by EXPLAIN (ANALYZE, BUFFERS) in docs/scaling.md ("Indexes on
         # deals"); every one leads with tenant_id. Planner statistics on (tenant, status) are a
-        # CREATE STATISTICS in migration 0003 (Django has no model API for them).
+        # CREATE STATISTICS in migrations 0003 and 0005 (Django has no model API for them).
         indexes = [
             models.Index(fields=["tenant", "status", "closed_date"], name="deal_tenant_status_closed"),
             models.Index(fields=["tenant", "rep"], name="deal_tenant_rep"),
