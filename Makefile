@@ -52,7 +52,7 @@ format: setup
 test: setup browser-deps lint
 	$(VENV)/bin/pytest
 
-# The full benchmark run (dedicated bench databases; rewrites docs/benchmarks.md; ~20 min).
+# The full benchmark run (dedicated bench databases; rewrites docs/benchmarks.md; ~10-25 min).
 bench: setup
 	$(PY) bench/run.py
 
