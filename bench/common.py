@@ -347,14 +347,19 @@ def statement_profile(
     """The statements that cost most, from Django's captured queries (``CaptureQueriesContext``).
 
     Statements are grouped by their text with literals replaced by ``?`` (300 single-deal
-    rescorings are one group); a statement containing any of ``skip`` is left out. ``COPY`` data
-    transfers are not captured by Django, so they count as the caller's own time.
+    rescorings are one group); a statement containing any of ``skip`` is left out, and so is a
+    ``COMMIT`` right after it (a bench's loading transaction commits its rows; that is not a
+    cost of what is timed). ``queries`` must be in the order each connection ran them. ``COPY``
+    data transfers are not captured by Django, so they count as the caller's own time.
     """
     groups: dict[str, dict[str, Any]] = {}
+    skipped = False
     for query in queries:
         sql = " ".join(query["sql"].split())
-        if any(marker in sql for marker in skip):
+        if any(marker in sql for marker in skip) or (skipped and sql.upper() == "COMMIT"):
+            skipped = True
             continue
+        skipped = False
         key = _LITERALS.sub("?", sql)[:160]
         group = groups.setdefault(key, {"statement": key, "calls": 0, "total_s": 0.0})
         group["calls"] += 1
